@@ -1,0 +1,117 @@
+"""Settings: built once from the environment (the only place that reads it) and passed down.
+
+Every setting is `NEWSCLEAN_<NAME>`; core thresholds (dedup, limits, NER) are read from the
+same prefix using their field names, e.g. NEWSCLEAN_HORIZON_DAYS for `DedupSettings.horizon_days`."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping, TypeVar
+
+from .core.dedup import DedupSettings
+from .core.ninjs import Limits
+from .core.pipeline import PipelineSettings
+from .nlp import NerSettings
+
+PREFIX = "NEWSCLEAN_"
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    broker_url: str = "kafka://127.0.0.1:9092"  # one or more kafka://host:port, comma-separated
+    input_topics: tuple[str, ...] = ("newsclean-raw",)  # comma-separated
+    input_pattern: str = ""  # a regex of input topic names; when set, input_topics is ignored
+    output_topic: str = "newsclean-clean"
+    dlq_topic: str = "newsclean-dlq"
+    app_id: str = "newsclean"  # the consumer group; also prefixes internal topics
+    store: str = "memory://"  # Faust table store: memory:// (rebuilt from the changelog) or rocksdb://
+    data_dir: str = ".newsclean"  # Faust's local state directory
+    partitions: int = 8  # partitions of the internal by-source topic and table changelog
+    web_enabled: bool = True  # health and metrics endpoints only; table and router views stay off
+    web_port: int = 6066
+    web_host: str = "127.0.0.1"
+    ner_enabled: bool = True
+    batch_size: int = 32  # articles taken from the stream per NER batch
+    batch_within_s: float = 0.05  # longest wait to fill a batch; bounds added latency
+    # Security (see README "Security"): PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str = "SCRAM-SHA-512"  # or PLAIN
+    sasl_username: str = ""
+    sasl_password: str = field(default="", repr=False)  # never logged
+    ssl_cafile: str = ""
+    ssl_certfile: str = ""
+    ssl_keyfile: str = ""
+    pipeline: PipelineSettings = field(default_factory=PipelineSettings)
+    ner: NerSettings = field(default_factory=NerSettings)
+
+    @property
+    def bootstrap_servers(self) -> list[str]:
+        return [re.sub(r"^\w+://", "", part.strip()) for part in self.broker_url.split(",") if part.strip()]
+
+
+def from_env(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    pipeline = PipelineSettings(dedup=_read(DedupSettings, env), limits=_read(Limits, env))
+    settings = _read(Settings, env, pipeline=pipeline, ner=_read(NerSettings, env, prefix=PREFIX + "NER_"))
+    _check(settings)
+    return settings
+
+
+def _read(cls: type[T], env: Mapping[str, str], prefix: str = PREFIX, **given: Any) -> T:
+    values: dict[str, Any] = dict(given)
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        name = prefix + f.name.upper()
+        if f.name in given or name not in env:
+            continue
+        values[f.name] = _coerce(name, env[name], f.default if f.default is not dataclasses.MISSING else None)
+    return cls(**values)
+
+
+def _coerce(name: str, raw: str, default: Any) -> Any:
+    try:
+        if isinstance(default, bool):
+            if raw.lower() not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
+                raise ValueError("expected true or false")
+            return raw.lower() in {"1", "true", "yes", "on"}
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        if isinstance(default, tuple):
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+        return raw
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r}: {exc}") from None
+
+
+def _check(s: Settings) -> None:
+    problems = []
+    if not s.bootstrap_servers:
+        problems.append("NEWSCLEAN_BROKER_URL is empty")
+    if not s.input_topics and not s.input_pattern:
+        problems.append("set NEWSCLEAN_INPUT_TOPICS or NEWSCLEAN_INPUT_PATTERN")
+    if s.input_pattern:
+        try:
+            re.compile(s.input_pattern)
+        except re.error as exc:
+            problems.append(f"NEWSCLEAN_INPUT_PATTERN is not a regex: {exc}")
+    if s.output_topic in s.input_topics or s.dlq_topic in s.input_topics:
+        problems.append("the output and dead-letter topics must differ from the input topics")
+    if s.partitions < 1 or s.batch_size < 1:
+        problems.append("NEWSCLEAN_PARTITIONS and NEWSCLEAN_BATCH_SIZE must be at least 1")
+    if s.security_protocol not in {"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"}:
+        problems.append(f"NEWSCLEAN_SECURITY_PROTOCOL={s.security_protocol!r} is not one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL")
+    if s.security_protocol.startswith("SASL") and not (s.sasl_username and s.sasl_password):
+        problems.append("SASL needs NEWSCLEAN_SASL_USERNAME and NEWSCLEAN_SASL_PASSWORD")
+    if s.sasl_mechanism not in {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}:
+        problems.append(f"NEWSCLEAN_SASL_MECHANISM={s.sasl_mechanism!r} is not PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
+    if problems:
+        raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(problems))

@@ -1,0 +1,111 @@
+"""The wire form of what the pipeline emits: the output envelope and the dead-letter record.
+Their JSON Schemas are schemas/envelope.schema.json and schemas/dead-letter.schema.json."""
+
+from __future__ import annotations
+
+import base64
+from collections import Counter
+from datetime import datetime, timezone
+from typing import Any, Sequence, TypedDict
+
+from .. import __version__
+from .entities import ninjs_subjects
+from .models import Article, DedupResult, Entity
+
+
+class Origin(TypedDict, total=False):
+    """Where a message came from: a Kafka record, or a line of a file in the offline mode."""
+
+    topic: str
+    partition: int
+    offset: int
+    file: str
+    line: int
+
+
+def iso_utc(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def cleaned_body(result: DedupResult) -> str:
+    return "\n\n".join(p.text for p in result.kept)
+
+
+def cleaned_ninjs(article: Article, result: DedupResult, entities: Sequence[Entity]) -> dict[str, Any]:
+    """The input ninjs with its main body replaced by the cleaned text/plain paragraphs and the
+    entities added as people/organisations/places (entries the input already had are kept)."""
+    ninjs = dict(article.ninjs)
+    main = {"role": "main", "contentType": "text/plain", "value": cleaned_body(result)}
+    others = [b for b in ninjs.get("bodies", []) if b.get("role") != "main"]
+    if len(others) == len(ninjs.get("bodies", [])) and others:
+        others = others[1:]  # no role=main: the first body was the one cleaned
+    ninjs["bodies"] = [main, *others]
+    for field, items in ninjs_subjects(entities).items():
+        have = {item.get("name") for item in ninjs.get(field, [])}
+        ninjs[field] = [*ninjs.get(field, []), *(i for i in items if i["name"] not in have)]
+    return ninjs
+
+
+def entity_record(entity: Entity) -> dict[str, Any]:
+    first = entity.mentions[0]
+    record: dict[str, Any] = {
+        "name": entity.name,
+        "type": entity.type,
+        "count": len(entity.mentions),
+        "first": {"field": first.field, "start": first.start},
+        "aliases": list(entity.aliases),
+        "mentions": [{"text": m.text, "start": m.start, "end": m.end, "field": m.field} for m in entity.mentions],
+    }
+    if entity.uri:
+        record["uri"] = entity.uri
+    return record
+
+
+def build_envelope(
+    article: Article,
+    result: DedupResult,
+    entities: Sequence[Entity],
+    origin: Origin,
+    processed_at: datetime,
+) -> dict[str, Any]:
+    removed_by = Counter(r.reason for r in result.removed)
+    return {
+        "article": cleaned_ninjs(article, result, entities),
+        "entities": [entity_record(e) for e in entities],
+        "removed": [
+            {
+                "index": r.index,
+                "text": r.text,
+                "reason": r.reason,
+                "of": r.of,
+                "fingerprint": r.fingerprint,
+                "similarity": round(r.similarity, 4),
+            }
+            for r in result.removed
+        ],
+        "counts": {
+            "input_paragraphs": len(article.paragraphs),
+            "kept": len(result.kept),
+            "removed": len(result.removed),
+            "repeat": removed_by["repeat"],
+            "near_repeat": removed_by["near_repeat"],
+            "boilerplate": removed_by["boilerplate"],
+        },
+        "duplicate_of": result.duplicate_of,
+        "source": article.source,
+        "event_time": iso_utc(article.event_time),
+        "pipeline": {"name": "newsclean", "version": __version__, "processed_at": iso_utc(processed_at), "input": dict(origin)},
+    }
+
+
+def dead_letter(raw: bytes, reason: str, detail: str, origin: Origin, failed_at: datetime, key: bytes | None = None) -> dict[str, Any]:
+    """The original bytes travel base64-encoded so that invalid UTF-8 survives the JSON record."""
+    return {
+        "reason": reason,
+        "detail": detail,
+        "original": base64.b64encode(raw).decode("ascii"),
+        "original_key": base64.b64encode(key).decode("ascii") if key is not None else None,
+        "input": dict(origin),
+        "failed_at": iso_utc(failed_at),
+        "pipeline": {"name": "newsclean", "version": __version__},
+    }

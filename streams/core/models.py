@@ -1,0 +1,90 @@
+"""Values passed between the core's steps. Wire dicts live in `envelope`; these are the typed form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+RemovalReason = Literal["repeat", "near_repeat", "boilerplate"]
+MentionField = Literal["headline", "body"]
+
+
+@dataclass(frozen=True, slots=True)
+class Paragraph:
+    index: int  # position in the input body, counted from 0
+    text: str  # the original text, whitespace-trimmed, never rewritten
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    uri: str
+    version: str
+    event_time: datetime  # timezone-aware UTC; drives the Kafka timestamp and state expiry
+    source: str  # the outlet (altIds role=source), "" when unknown
+    headline: str
+    paragraphs: tuple[Paragraph, ...]
+    ninjs: dict[str, Any] = field(compare=False, repr=False)  # the input, normalised to ninjs 3.1
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    index: int  # the removed paragraph's input index
+    text: str
+    reason: RemovalReason
+    of: int | None  # index of the kept copy in this article, for repeat and near_repeat
+    fingerprint: str | None  # hex fingerprint matched in the feed state, for boilerplate
+    similarity: float  # 1.0 for exact repeats
+
+
+@dataclass(frozen=True, slots=True)
+class DedupResult:
+    kept: tuple[Paragraph, ...]
+    removed: tuple[Removal, ...]
+    duplicate_of: str | None = None  # uri of an earlier article this one nearly equals
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    text: str
+    start: int
+    end: int
+    field: MentionField
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    name: str  # canonical name, the longest full form seen in the article
+    type: str  # spaCy label: PERSON, ORG, GPE, LOC, NORP, ...
+    mentions: tuple[Mention, ...]
+    aliases: tuple[str, ...] = ()  # other surface forms merged into this entity
+    uri: str | None = None  # e.g. a Wikidata IRI from the gazetteer
+
+
+class SeenStore(Protocol):
+    """Cross-article state. The worker backs it with a changelogged Faust table, offline mode
+    with a dict; keys are strings, values opaque bytes so the core controls their size."""
+
+    def get(self, key: str) -> bytes | None: ...
+
+    def set(self, key: str, value: bytes) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+class MemoryStore:
+    """The offline mode's store, also used by tests."""
+
+    __slots__ = ("data",)
+
+    def __init__(self) -> None:
+        self.data: dict[str, bytes] = {}
+
+    def get(self, key: str) -> bytes | None:
+        return self.data.get(key)
+
+    def set(self, key: str, value: bytes) -> None:
+        self.data[key] = value
+
+    def delete(self, key: str) -> None:
+        self.data.pop(key, None)

@@ -1,0 +1,94 @@
+"""The one path every message takes, in three steps that the worker and the offline mode share:
+
+1. `prepare`: bytes -> validated `Article` -> dedup decision (reads and updates the feed state;
+   must run in stream order, on the thread that owns the state);
+2. `enrich`: entity extraction for a batch of prepared articles (pure CPU: the worker runs it in
+   an executor so the event loop never blocks);
+3. `finish`: the output envelope, keyed by article uri and timestamped with the event time.
+
+`process` chains the three for callers that need no concurrency (offline mode, tests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Protocol, Sequence
+
+from .dedup import DedupSettings, deduplicate
+from .envelope import Origin, build_envelope, dead_letter
+from .models import Article, DedupResult, Entity, SeenStore
+from .ninjs import InvalidInput, Limits, decode, parse_article
+
+
+class Extractor(Protocol):
+    def extract_many(self, items: Sequence[tuple[str, Sequence[str]]]) -> list[list[Entity]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineSettings:
+    dedup: DedupSettings = field(default_factory=DedupSettings)
+    limits: Limits = field(default_factory=Limits)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    article: Article
+    result: DedupResult
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class Processed:
+    key: bytes  # the article uri: a compacted output topic keeps the newest version per article
+    timestamp_ms: int  # the article's event time
+    envelope: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    reason: str
+    record: dict[str, Any]  # the dead-letter record, original bytes included
+
+
+def prepare(
+    raw: bytes,
+    origin: Origin,
+    store: SeenStore,
+    settings: PipelineSettings,
+    fallback_time: datetime | None = None,
+    key: bytes | None = None,
+) -> Prepared | Rejected:
+    try:
+        article = parse_article(decode(raw, settings.limits), fallback_time, settings.limits)
+    except InvalidInput as exc:
+        return Rejected(exc.reason, dead_letter(raw, exc.reason, exc.detail, origin, _now(), key))
+    return Prepared(article, deduplicate(article, store, settings.dedup), origin)
+
+
+def enrich(extractor: Extractor | None, prepared: Sequence[Prepared]) -> list[list[Entity]]:
+    if extractor is None:
+        return [[] for _ in prepared]
+    return extractor.extract_many([(p.article.headline, [k.text for k in p.result.kept]) for p in prepared])
+
+
+def finish(prepared: Prepared, entities: Sequence[Entity], processed_at: datetime | None = None) -> Processed:
+    article = prepared.article
+    envelope = build_envelope(article, prepared.result, entities, prepared.origin, processed_at or _now())
+    return Processed(article.uri.encode(), int(article.event_time.timestamp() * 1000), envelope)
+
+
+def process(
+    messages: Sequence[tuple[bytes, Origin]],
+    store: SeenStore,
+    settings: PipelineSettings,
+    extractor: Extractor | None,
+) -> list[Processed | Rejected]:
+    """All three steps over a batch, outcomes in input order."""
+    outcomes: list[Prepared | Rejected] = [prepare(raw, origin, store, settings) for raw, origin in messages]
+    accepted = [o for o in outcomes if isinstance(o, Prepared)]
+    entities = iter(enrich(extractor, accepted))
+    return [finish(o, next(entities)) if isinstance(o, Prepared) else o for o in outcomes]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,36 @@
+"""Prometheus metrics of one worker, served at /metrics (README "Operating")."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from .core.pipeline import Processed, Rejected
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.articles_in = Counter("newsclean_articles_in", "Input messages read", registry=r)
+        self.articles_out = Counter("newsclean_articles_out", "Envelopes written to the output topic", registry=r)
+        self.dead_lettered = Counter("newsclean_dead_lettered", "Messages sent to the dead-letter topic", ["reason"], registry=r)
+        self.paragraphs_removed = Counter("newsclean_paragraphs_removed", "Paragraphs removed", ["reason"], registry=r)
+        self.ner_seconds = Histogram(
+            "newsclean_ner_seconds", "Entity extraction time per batch", registry=r,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
+        self.consumer_lag = Gauge("newsclean_consumer_lag", "Records behind the end of each assigned partition", ["topic", "partition"], registry=r)
+        self.table_keys = Gauge("newsclean_seen_table_keys", "Keys in the rolling hash table held by this worker", registry=r)
+
+    def count(self, outcome: Processed | Rejected) -> None:
+        if isinstance(outcome, Rejected):
+            self.dead_lettered.labels(outcome.reason).inc()
+            return
+        self.articles_out.inc()
+        for reason in ("repeat", "near_repeat", "boilerplate"):
+            removed = outcome.envelope["counts"][reason]
+            if removed:
+                self.paragraphs_removed.labels(reason).inc(removed)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
