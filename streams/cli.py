@@ -13,11 +13,16 @@ def main(argv: list[str] | None = None) -> int:
         from . import broker
 
         return broker.main(argv[1:])
+    if argv[:1] == ["replay"]:
+        from . import replay
+
+        return replay.main(argv[1:])
     parser = argparse.ArgumentParser(prog="newsclean", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     commands.add_parser("worker", help="run the stream worker (configured by NEWSCLEAN_* variables)")
     commands.add_parser("broker", help="local Kafka broker: start|stop|status|fetch|clean")
+    commands.add_parser("replay", help="replay historical topics through the pipeline (backfills)")
 
     clean = commands.add_parser("clean", help="clean ninjs JSON lines offline, without Kafka")
     clean.add_argument("input", nargs="?", default="-", help="JSON lines (or one JSON object) file; - for stdin")
