@@ -13,6 +13,10 @@ def main(argv: list[str] | None = None) -> int:
         from . import broker
 
         return broker.main(argv[1:])
+    if argv[:1] == ["demo"]:
+        from . import demo
+
+        return demo.main(argv[1:])
     if argv[:1] == ["replay"]:
         from . import replay
 
@@ -23,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("worker", help="run the stream worker (configured by NEWSCLEAN_* variables)")
     commands.add_parser("broker", help="local Kafka broker: start|stop|status|fetch|clean")
     commands.add_parser("replay", help="replay historical topics through the pipeline (backfills)")
+    commands.add_parser("demo", help="publish the sample articles to a local broker and show them cleaned")
 
     clean = commands.add_parser("clean", help="clean ninjs JSON lines offline, without Kafka")
     clean.add_argument("input", nargs="?", default="-", help="JSON lines (or one JSON object) file; - for stdin")
