@@ -72,7 +72,10 @@ def _read(cls: type[T], env: Mapping[str, str], prefix: str = PREFIX, **given: A
         if f.name in given or name not in env:
             continue
         values[f.name] = _coerce(name, env[name], f.default if f.default is not dataclasses.MISSING else None)
-    return cls(**values)
+    try:
+        return cls(**values)
+    except ValueError as exc:  # a settings class's own consistency check
+        raise ConfigError(f"invalid {cls.__name__}: {exc}") from None
 
 
 def _coerce(name: str, raw: str, default: Any) -> Any:

@@ -47,7 +47,7 @@ def prime(paths: list[str], store: SeenStore, settings: PipelineSettings) -> int
     primed = 0
     for path in paths:
         for raw, origin in read_messages(path):
-            primed += isinstance(prepare(raw, origin, store, settings), Prepared)
+            primed += isinstance(prepare(raw, origin, store, settings, priming=True), Prepared)
     return primed
 
 

@@ -57,12 +57,15 @@ def prepare(
     settings: PipelineSettings,
     fallback_time: datetime | None = None,
     key: bytes | None = None,
+    priming: bool = False,
 ) -> Prepared | Rejected:
+    """`priming=True` feeds history into the state (warm start): primed articles count as
+    evidence for articles on either side of their time, within the horizon."""
     try:
         article = parse_article(decode(raw, settings.limits), fallback_time, settings.limits)
     except InvalidInput as exc:
         return Rejected(exc.reason, dead_letter(raw, exc.reason, exc.detail, origin, _now(), key))
-    return Prepared(article, deduplicate(article, store, settings.dedup), origin)
+    return Prepared(article, deduplicate(article, store, settings.dedup, priming=priming), origin)
 
 
 def enrich(extractor: Extractor | None, prepared: Sequence[Prepared]) -> list[list[Entity]]:

@@ -1,0 +1,329 @@
+"""Repeats inside one article: later copies go, the first copy stays. No state beyond the article.
+
+Four rules, applied in order; each compares a later paragraph only with earlier paragraphs that
+are still kept, so chains of copies all point at the first one:
+
+1. exact: the same exact fingerprint (equal normalised text). Reason `repeat` when the texts are
+   equal up to whitespace, `near_repeat` otherwise (quotes, case, digits, punctuation).
+2. near: a small edit, counted in characters of the normalised texts (`edit_size`), so a typo
+   costs 1, an OCR slip 1 a letter and an appended "(Reuters)" 8. A pair is a near repeat when
+   the edit is at most `near_max_edit_chars`, the similarity 1 - edit / longer length is at
+   least `near_min_similarity`, and every changed word keeps two thirds of its letters (a typo,
+   not another word). Candidates come from the lengths alone (an edit of e characters changes
+   the length by at most e), so the rule costs little on articles without close lengths.
+3. partial: a paragraph of at least 2t words (t = k + w - 1), right after a repeat, whose
+   winnowed fingerprints are at least `partial_min_containment` contained in those of the
+   earlier kept paragraphs read as one word stream (onion's rule): the body printed again with
+   its paragraphs split or merged differently.
+4. block: a body printed twice is a run of repeats at one constant offset. A paragraph sandwiched
+   in such a run whose counterpart at that offset is at least `block_min_similarity` similar
+   (word-level ratio) goes with its block.
+
+Short paragraphs never reach rule 3 (under 2t words a few fingerprints make a poor share); rule 2
+measures them in characters, so a short line with one typo is still a near repeat.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Sequence
+from difflib import SequenceMatcher
+from typing import TYPE_CHECKING
+
+from .fingerprint import ParagraphKey, kgram_hashes, winnow_positions, winnowed_fingerprints
+from .models import Paragraph, Removal, RemovalReason
+
+if TYPE_CHECKING:
+    from .dedup import DedupSettings
+
+
+def levenshtein(a: str, b: str, limit: int) -> int | None:
+    """Edit distance in characters, or None when above `limit`.
+
+    Myers' bit-parallel algorithm in Hyyrö's form for the global distance: one column of the
+    dynamic programme is a pair of bit vectors (Python ints), so a character of `b` costs a dozen
+    integer operations whatever the length of `a`.
+    """
+    if abs(len(a) - len(b)) > limit:
+        return None
+    if not a or not b:
+        return max(len(a), len(b))
+    match: dict[str, int] = {}
+    for position, char in enumerate(a):
+        match[char] = match.get(char, 0) | 1 << position
+    full = (1 << len(a)) - 1
+    top = 1 << (len(a) - 1)
+    plus, minus, score = full, 0, len(a)
+    left = len(b)
+    for char in b:
+        equal = match.get(char, 0)
+        vertical = equal | minus
+        horizontal = (((equal & plus) + plus) ^ plus) | equal
+        up = minus | (~(horizontal | plus) & full)
+        down = plus & horizontal
+        if up & top:
+            score += 1
+        elif down & top:
+            score -= 1
+        left -= 1
+        if score - left > limit:
+            return None  # each remaining column lowers the score by at most one
+        up = (up << 1 | 1) & full
+        down = (down << 1) & full
+        plus = down | (~(vertical | up) & full)
+        minus = up & vertical
+    return score if score <= limit else None
+
+
+def shares_a_piece(a: str, b: str, limit: int) -> bool:
+    """Pigeonhole filter: cut `a` into limit + 1 pieces; within `limit` edits of `b`, one piece is
+    untouched and sits in `b` at most `limit` characters from where it sits in `a`
+    (`str.find` on that window runs in C)."""
+    pieces = limit + 1
+    size = len(a) // pieces
+    if size < 2:
+        return True  # pieces this small occur anywhere: no filtering
+    for start in range(0, size * pieces, size):
+        if b.find(a[start : start + size], max(0, start - limit), start + size + limit) >= 0:
+            return True
+    return False
+
+
+def bag_distance(a: str, b: str) -> int:
+    """A lower bound of the edit distance from character counts alone (str.count runs in C)."""
+    surplus = deficit = 0
+    for char in set(a).union(b):
+        difference = a.count(char) - b.count(char)
+        if difference > 0:
+            surplus += difference
+        else:
+            deficit -= difference
+    return max(surplus, deficit)
+
+
+def _common_prefix(a: str, b: str) -> int:
+    """Length of the common prefix, by bisection on slices (C comparisons, not a loop per char)."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[:middle] == b[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _common_suffix(a: str, b: str) -> int:
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[-middle:] == b[-middle:]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def edit_size(a: str, b: str, limit: int) -> int | None:
+    """Characters to change to turn normalised text `a` into `b`, or None when above `limit`.
+
+    Unrelated texts of close lengths are rejected by a pigeonhole filter. The common head and
+    tail are stripped, so one edit costs a tiny Levenshtein. Edits far apart leave a long
+    middle, checked against the bag distance (character counts) first; then, with as many words
+    on both sides, words are compared position by position (at most half may differ), else
+    aligned with difflib; changed words are compared character by character within what is
+    left of the budget. The result is the cost of a valid edit script: never below the true
+    distance.
+    """
+    if abs(len(a) - len(b)) > limit or not shares_a_piece(a, b, limit):
+        return None
+    head = _common_prefix(a, b)
+    tail = _common_suffix(a[head:], b[head:])
+    middle_a, middle_b = a[head : len(a) - tail], b[head : len(b) - tail]
+    if len(middle_a) + len(middle_b) <= 4 * limit:
+        return levenshtein(middle_a, middle_b, limit)
+    if bag_distance(middle_a, middle_b) > limit:
+        return None
+    words_a, words_b = middle_a.split(), middle_b.split()
+    if len(words_a) == len(words_b):
+        # scattered substitutions (OCR slips, typos): words stay aligned position by position
+        changed = [(x, y) for x, y in zip(words_a, words_b) if x != y]
+        if len(changed) > limit or 2 * len(changed) > len(words_a):
+            return None  # a copy keeps most of its words; unrelated text of one length does not
+        total = 0
+        for x, y in changed:
+            cost = levenshtein(x, y, limit - total)
+            if cost is None:
+                return None
+            total += cost
+        return total
+    # words inserted or deleted far apart: each costs at least one unshared word on one side
+    if len(set(words_a) ^ set(words_b)) > 2 * limit:
+        return None
+    total = 0
+    matcher = SequenceMatcher(None, words_a, words_b, autojunk=False)
+    for tag, a_start, a_end, b_start, b_end in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        group_a = " ".join(words_a[a_start:a_end])
+        group_b = " ".join(words_b[b_start:b_end])
+        if tag == "replace":
+            cost = levenshtein(group_a, group_b, limit - total)
+            if cost is None:
+                return None
+            total += cost
+        else:  # an inserted or deleted word group also takes its separating space
+            total += len(group_a) + len(group_b) + 1
+        if total > limit:
+            return None
+    return total
+
+
+def changes_are_slips(a: str, b: str) -> bool:
+    """Whether every word `b` changes in `a` stays recognisable: at most a third of its letters
+    (at least one) differ. Words added or dropped (a tag) are left to the edit budget. So a typo
+    or an OCR slip is a copy, "boats" for "cars" is another sentence."""
+    words_a, words_b = a.split(), b.split()
+    matcher = SequenceMatcher(None, words_a, words_b, autojunk=False)
+    for tag, a_start, a_end, b_start, b_end in matcher.get_opcodes():
+        if tag == "replace":
+            group_a = " ".join(words_a[a_start:a_end])
+            group_b = " ".join(words_b[b_start:b_end])
+            allowed = max(1, max(len(group_a), len(group_b)) // 3)
+            if levenshtein(group_a, group_b, allowed) is None:
+                return False
+    return True
+
+
+def similarity_of(a: str, b: str, edit: int) -> float:
+    return 1.0 - edit / max(len(a), len(b), 1)
+
+
+def _near_match(
+    key: ParagraphKey, keys: Sequence[ParagraphKey], by_length: list[tuple[int, int]], settings: DedupSettings
+) -> tuple[int, float] | None:
+    """The earliest kept paragraph `key` nearly repeats, with the similarity; None if none."""
+    limit = settings.near_max_edit_chars
+    length = len(key.normalised)
+    low = bisect_left(by_length, (length - limit, -1))
+    high = bisect_right(by_length, (length + limit, len(keys)))
+    best: tuple[int, float] | None = None
+    for _, index in by_length[low:high]:
+        if best is not None and index > best[0]:
+            continue
+        earlier = keys[index].normalised
+        # similarity >= s  <=>  edit <= (1 - s) * longer length: short lines get a smaller budget
+        budget = min(limit, int((1 - settings.near_min_similarity) * max(length, len(earlier)) + 1e-9))
+        edit = edit_size(earlier, key.normalised, budget)
+        if edit is not None and changes_are_slips(earlier, key.normalised):
+            best = (index, similarity_of(earlier, key.normalised, edit))
+    return best
+
+
+def _copy(paragraph: Paragraph, first: Paragraph, reason: RemovalReason, similarity: float) -> Removal:
+    return Removal(paragraph.index, paragraph.text, reason, first.index, None, round(similarity, 4))
+
+
+def _whitespace_equal(a: str, b: str) -> bool:
+    return a.split() == b.split()
+
+
+def _word_ratio(a: str, b: str) -> float:
+    return SequenceMatcher(None, a.split(), b.split(), autojunk=False).ratio()
+
+
+def find_repeats(
+    paragraphs: Sequence[Paragraph], keys: Sequence[ParagraphKey], settings: DedupSettings
+) -> dict[int, Removal]:
+    """Removals for later copies inside one article, by position in `paragraphs`."""
+    removed: dict[int, Removal] = {}
+    first_by_fingerprint: dict[int, int] = {}
+    by_length: list[tuple[int, int]] = []  # (normalised length, position) of kept paragraphs
+    for position, (paragraph, key) in enumerate(zip(paragraphs, keys)):
+        if not key.normalised:
+            continue
+        first = first_by_fingerprint.get(key.fingerprint)
+        if first is not None:
+            original = paragraphs[first].text
+            if _whitespace_equal(original, paragraph.text):
+                removed[position] = _copy(paragraph, paragraphs[first], "repeat", 1.0)
+            else:  # equal once normalised: similarity is measured on the normalised form
+                removed[position] = _copy(paragraph, paragraphs[first], "near_repeat", 1.0)
+            continue
+        near = _near_match(key, keys, by_length, settings) if by_length else None
+        if near is not None:
+            first, similarity = near
+            removed[position] = _copy(paragraph, paragraphs[first], "near_repeat", similarity)
+            continue
+        first_by_fingerprint[key.fingerprint] = position
+        insort(by_length, (len(key.normalised), position))
+    if removed:  # rules 3 and 4 only extend repeats already found
+        if settings.partial_min_containment > 0:
+            _find_partial_repeats(paragraphs, keys, removed, settings)
+        _fill_blocks(paragraphs, keys, removed, settings)
+    return removed
+
+
+def _find_partial_repeats(
+    paragraphs: Sequence[Paragraph],
+    keys: Sequence[ParagraphKey],
+    removed: dict[int, Removal],
+    settings: DedupSettings,
+) -> None:
+    """Rule 3, looked for only right after a repeat found by rules 1-2: a body printed again
+    with other paragraph breaks keeps some paragraphs whole, and the gate keeps winnowing off
+    articles without repeats (the hot path).
+
+    The earlier kept paragraphs are winnowed as one word stream, in order, so a paragraph made
+    of two adjacent earlier ones, or of a piece of one, is a run of that stream and every window
+    of it selects the same fingerprint there: its containment is 1.
+    """
+    k, w = settings.kgram_words, settings.winnow_window
+    for candidate, key in enumerate(keys):
+        # in order, so a paragraph this rule removes opens the gate for the next one
+        if key.words < 2 * (k + w - 1) or candidate - 1 not in removed or candidate in removed:
+            continue
+        words: list[str] = []
+        owners: list[int] = []  # the position of the paragraph each word of the stream comes from
+        for position in range(candidate):
+            if position not in removed and keys[position].normalised:
+                stream = keys[position].normalised.split()
+                words += stream
+                owners += [position] * len(stream)
+        selected = winnow_positions(kgram_hashes(words, k), w)
+        fingerprints = winnowed_fingerprints(keys[candidate].normalised, k, w)
+        shared = [owners[selected[f]] for f in fingerprints if f in selected]
+        containment = len(shared) / len(fingerprints)
+        if containment >= settings.partial_min_containment:
+            first = max(sorted(set(shared)), key=shared.count)
+            paragraph = paragraphs[candidate]
+            removed[candidate] = _copy(paragraph, paragraphs[first], "near_repeat", containment)
+
+
+def _fill_blocks(
+    paragraphs: Sequence[Paragraph],
+    keys: Sequence[ParagraphKey],
+    removed: dict[int, Removal],
+    settings: DedupSettings,
+) -> None:
+    position_of = {paragraph.index: position for position, paragraph in enumerate(paragraphs)}
+
+    def offset(position: int) -> int | None:
+        removal = removed.get(position)
+        if removal is None or removal.of is None or removal.reason == "boilerplate":
+            return None
+        return position - position_of[removal.of]
+
+    for position in range(1, len(paragraphs) - 1):
+        if position in removed or not keys[position].normalised:
+            continue
+        shift = offset(position - 1)
+        if shift is None or shift != offset(position + 1):
+            continue
+        counterpart = position - shift
+        if counterpart in removed or counterpart < 0:
+            continue
+        similarity = _word_ratio(keys[counterpart].normalised, keys[position].normalised)
+        if similarity >= settings.block_min_similarity:
+            paragraph = paragraphs[position]
+            removed[position] = _copy(paragraph, paragraphs[counterpart], "near_repeat", similarity)

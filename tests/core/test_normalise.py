@@ -1,0 +1,68 @@
+import string
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from streams.core.normalise import normalise
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The Harbour Bridge reopened.", "the harbour bridge reopened"),
+        ("\u201cWe\u2019re back,\u201d she said.", "were back she said"),
+        ('"We\'re back," she said.', "were back she said"),
+        ("  spaced \t out\u00a0\u00a0words \n", "spaced out words"),
+        ("Fares rose 12% to \u00a34.50 in 2031", "fares rose 00 to 000 in 0000"),
+        ("Fares rose \uff11\uff12% in \u0663\u0660 days", "fares rose 00 in 00 days"),
+        ("STRASSE and Stra\u00dfe", "strasse and strasse"),
+        ("\ufb01sh and chips", "fish and chips"),
+        ("co\u00adoperate\u200b now", "cooperate now"),
+        ("Caf\u00e9 \u2014 open \u2026 daily \u00a9 \U0001f600", "caf\u00e9 open daily"),
+        ("Brand\u2122 goods", "brandtm goods"),
+        ("rock & roll / jazz", "rock roll jazz"),
+        ("***", ""),
+        ("", ""),
+    ],
+)
+def test_normalise_cases(text, expected):
+    assert normalise(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("It's 5 min read", "It\u2019s 9 min read"),
+        ("Market  closes\u00a0early", "market closes early"),
+        ("Share this story!", "Share this story"),
+        ("First line", "  First line  "),
+    ],
+)
+def test_normalise_variants_meet(one, other):
+    assert normalise(one) == normalise(other)
+
+
+def test_normalise_keeps_letters_of_other_scripts():
+    assert normalise("\u041c\u043e\u0441\u043a\u0432\u0430, \u6771\u4eac!") == (
+        "\u043c\u043e\u0441\u043a\u0432\u0430 \u6771\u4eac"
+    )
+
+
+@given(st.text())
+def test_normalise_output_is_collapsed_and_has_no_ascii_punctuation(text):
+    out = normalise(text)
+    assert out == " ".join(out.split())
+    assert not set(out) & set(string.punctuation + string.ascii_uppercase + "123456789")
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x2FFF)))
+def test_normalise_is_idempotent(text):
+    once = normalise(text)
+    assert normalise(once) == once
+
+
+@given(st.text(alphabet=string.printable))
+def test_normalise_ascii_fast_path_agrees_with_the_unicode_path(text):
+    # a trailing non-ASCII letter forces the Unicode path; it must not change the rest
+    assert normalise(text + " \u00e9") == (normalise(text) + " \u00e9").strip()
