@@ -91,7 +91,6 @@ def build_envelope(
             "near_repeat": removed_by["near_repeat"],
             "boilerplate": removed_by["boilerplate"],
         },
-        "duplicate_of": result.duplicate_of,
         "source": article.source,
         "event_time": iso_utc(article.event_time),
         "pipeline": {"name": "newsclean", "version": __version__, "processed_at": iso_utc(processed_at), "input": dict(origin)},

@@ -41,7 +41,6 @@ class Removal:
 class DedupResult:
     kept: tuple[Paragraph, ...]
     removed: tuple[Removal, ...]
-    duplicate_of: str | None = None  # uri of an earlier article this one nearly equals
 
 
 @dataclass(frozen=True, slots=True)
