@@ -6,6 +6,7 @@ same prefix using their field names, e.g. NEWSCLEAN_HORIZON_DAYS for `DedupSetti
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import re
 from dataclasses import dataclass, field
@@ -17,6 +18,8 @@ from .core.pipeline import PipelineSettings
 from .nlp import NerSettings
 
 PREFIX = "NEWSCLEAN_"
+# Read by the tools around the worker, not by `from_env`.
+OTHER_NAMES = frozenset({"BROKER_PORT", "KAFKA_HOME", "TEST_BROKER", "DEMO_BROKER", "BENCH_EVAL"})
 T = TypeVar("T")
 
 
@@ -41,6 +44,10 @@ class Settings:
     ner_enabled: bool = True
     batch_size: int = 32  # articles taken from the stream per NER batch
     batch_within_s: float = 0.05  # longest wait to fill a batch; bounds added latency
+    # How long the group waits for a silent worker (crashed, SIGKILLed) before its partitions move
+    # to the others — and before a restarted worker may take them back; at least the broker's
+    # group.min.session.timeout.ms (6 s by default). Faust's own default is 60 s.
+    session_timeout_s: float = 15.0
     # Security (see README "Security"): PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL
     security_protocol: str = "PLAINTEXT"
     sasl_mechanism: str = "SCRAM-SHA-512"  # or PLAIN
@@ -59,10 +66,30 @@ class Settings:
 
 def from_env(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
+    _reject_unknown(env)
     pipeline = PipelineSettings(dedup=_read(DedupSettings, env), limits=_read(Limits, env))
     settings = _read(Settings, env, pipeline=pipeline, ner=_read(NerSettings, env, prefix=PREFIX + "NER_"))
     _check(settings)
     return settings
+
+
+def known_names() -> set[str]:
+    names = {PREFIX + n for n in OTHER_NAMES}
+    for cls, prefix in ((Settings, PREFIX), (DedupSettings, PREFIX), (Limits, PREFIX), (NerSettings, PREFIX + "NER_")):
+        names.update(prefix + f.name.upper() for f in dataclasses.fields(cls) if f.name not in ("pipeline", "ner"))
+    return names
+
+
+def _reject_unknown(env: Mapping[str, str]) -> None:
+    """A misspelt variable would otherwise leave its setting at the default without a word."""
+    known = known_names()
+    unknown = sorted(name for name in env if name.startswith(PREFIX) and name not in known)
+    if unknown:
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, known, n=1)
+            hints.append(f"{name} (did you mean {close[0]}?)" if close else name)
+        raise ConfigError("unknown setting(s): " + ", ".join(hints))
 
 
 def _read(cls: type[T], env: Mapping[str, str], prefix: str = PREFIX, **given: Any) -> T:

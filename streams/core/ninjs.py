@@ -41,6 +41,9 @@ class Limits:
     max_message_bytes: int = 8 * 1024 * 1024
     max_paragraphs: int = 5_000
     max_json_depth: int = 64
+    # Wall-clock budget of one article's decode, validation and dedup in the worker (reason
+    # too_slow); 0 turns it off. Enforced by the shell, which can preempt; not by the offline mode.
+    max_article_seconds: float = 10.0
 
 
 # Legacy (ninjs 1.x/2.x) top-level names with a direct 3.1 equivalent.
@@ -99,6 +102,8 @@ def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def _check_depth(text: str, max_depth: int) -> None:
     # Counted on the raw text before parsing so a hostile nesting never reaches the parser's
     # recursion; brackets inside strings only make the estimate larger, never smaller.
+    if text.count("{") + text.count("[") <= max_depth:  # nesting cannot exceed the openers
+        return
     depth = 0
     for ch in text:
         if ch in "[{":

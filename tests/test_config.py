@@ -1,0 +1,36 @@
+import pytest
+
+from streams.config import ConfigError, from_env
+
+
+def test_config_defaults_and_overrides():
+    settings = from_env({"NEWSCLEAN_INPUT_TOPICS": "a, b", "NEWSCLEAN_PARTITIONS": "3", "NEWSCLEAN_NER_ENABLED": "off",
+                         "NEWSCLEAN_HORIZON_DAYS": "2.5", "NEWSCLEAN_MAX_PARAGRAPHS": "9", "NEWSCLEAN_NER_CACHE_SIZE": "0"})
+    assert settings.input_topics == ("a", "b") and settings.partitions == 3 and settings.ner_enabled is False
+    assert settings.pipeline.dedup.horizon_days == 2.5
+    assert settings.pipeline.limits.max_paragraphs == 9
+    assert settings.ner.cache_size == 0
+    assert from_env({}).output_topic == "newsclean-clean"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"NEWSCLEAN_PARTITONS": "3"}, "did you mean NEWSCLEAN_PARTITIONS"),
+        ({"NEWSCLEAN_PARTITIONS": "many"}, "NEWSCLEAN_PARTITIONS='many'"),
+        ({"NEWSCLEAN_NER_ENABLED": "maybe"}, "expected true or false"),
+        ({"NEWSCLEAN_OUTPUT_TOPIC": "newsclean-raw"}, "must differ from the input topics"),
+        ({"NEWSCLEAN_INPUT_PATTERN": "("}, "not a regex"),
+        ({"NEWSCLEAN_SECURITY_PROTOCOL": "SASL_SSL"}, "SASL needs"),
+        ({"NEWSCLEAN_HORIZON_DAYS": "0"}, "invalid DedupSettings"),
+    ],
+)
+def test_config_rejects_bad_values_naming_the_variable(env, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace("?", r"\?")):
+        from_env(env)
+
+
+def test_config_password_is_not_in_the_repr():
+    settings = from_env({"NEWSCLEAN_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "NEWSCLEAN_SASL_USERNAME": "u",
+                         "NEWSCLEAN_SASL_PASSWORD": "s3cret-value"})
+    assert "s3cret-value" not in repr(settings)
