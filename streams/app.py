@@ -4,70 +4,158 @@
 Topology (see README "Topology"):
 
     input topics ──route──▶ <app_id>-by-source (key: source) ──clean──▶ output topic (key: uri)
-         │                        │  seen table (changelog, co-partitioned)       
+         │                        │  seen table (changelog, co-partitioned)
          └──────────────▶ dead-letter topic ◀─┘
 
 `route` validates and re-keys each article by its source, so all of one source's articles — and
 so every fingerprint that can count as that source's boilerplate — meet, in order, in one
 partition, whatever the number of input partitions or workers. `clean` runs the pipeline there.
+
+Delivery (README "Guarantees"; `streams.delivery`): at least once, with idempotent keyed
+output. Each agent takes a batch, sends everything the batch produces — envelopes, dead letters,
+re-keyed articles, the table's changelog records — waits until Kafka has all of it, and only
+then records the batch's input offsets as delivered; offsets are committed up to the first one
+not delivered. A batch that fails is never recorded and the worker stops (`_agent_crashed`), so
+after a crash or restart the uncommitted tail is processed again and yields the same records.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from typing import Any, Sequence
+from typing import Any
 
 import faust
 import orjson
 
-from .config import Settings, from_env
-from .core.envelope import Origin
-from .core.ninjs import InvalidInput, decode, parse_article
+from .config import ConfigError, Settings, from_env
+from .core.envelope import Origin, dead_letter
+from .core.models import Entity
+from .core.ninjs import InvalidInput, Limits, decode, parse_article
 from .core.pipeline import Extractor, Prepared, Processed, Rejected, enrich, finish, prepare
-from .core.envelope import dead_letter
+from .delivery import KafkaApp, Outgoing, deliver
 from .metrics import Metrics
 from .nlp import load_extractor
-from .topics import ensure_topics
+from .topics import StartupError, ensure_topics, topic_record_bytes
 
 log = logging.getLogger("newsclean")
 ORIGIN_HEADER = "newsclean-origin"
+INPUT_TIME_HEADER = "newsclean-input-time"  # the input record's timestamp (s): the event time of last resort
+EX_SOFTWARE = 70  # exit status after an agent crashed (sysexits.h: internal software error)
+DLQ_EXCERPT_BYTES = 64 * 1024  # original bytes kept in a dead letter the DLQ topic refused as too large
+
+
+# ---------------------------------------------------------------- feed state
 
 
 class TableStore:
-    """`SeenStore` over a Faust table. Writes name their changelog partition explicitly — the
-    partition of the by-source event being processed — because a batch of events may span
-    partitions and Faust would otherwise take the partition of whichever event came last."""
+    """`SeenStore` over the Faust table for one article, as a transaction: writes are held until
+    `commit()`, so an article that fails or runs out of time half way leaves no trace in the
+    feed state and the state stays a function of the articles that went through."""
 
-    __slots__ = ("table", "partition")
+    __slots__ = ("table", "pending")
 
-    def __init__(self, table: faust.Table, partition: int) -> None:
+    def __init__(self, table: faust.Table) -> None:
         self.table = table
-        self.partition = partition
+        self.pending: dict[bytes, bytes | None] = {}  # None: delete
 
     def get(self, key: str) -> bytes | None:
-        return self.table.data.get(key.encode())
+        raw_key = key.encode()
+        if raw_key in self.pending:
+            return self.pending[raw_key]
+        return self.table.data.get(raw_key)
 
     def set(self, key: str, value: bytes) -> None:
-        raw_key = key.encode()
-        self.table.data[raw_key] = value
-        self.table.send_changelog(self.partition, raw_key, value)
+        self.pending[key.encode()] = value
 
     def delete(self, key: str) -> None:
-        raw_key = key.encode()
-        if self.table.data.pop(raw_key, None) is not None:
-            self.table.send_changelog(self.partition, raw_key, None, value_serializer="raw")
+        self.pending[key.encode()] = None
+
+    def commit(self, partition: int) -> list[asyncio.Future]:
+        """Apply the writes and send them to the changelog; the futures resolve on delivery.
+        The partition is named explicitly — that of the by-source event being processed —
+        because Faust would otherwise take the partition of whatever event it saw last."""
+        sent = []
+        data = self.table.data
+        for raw_key, value in self.pending.items():
+            if value is None:
+                if data.pop(raw_key, None) is None:
+                    continue  # nothing to delete: no tombstone needed
+            else:
+                data[raw_key] = value
+            sent.append(self.table.send_changelog(partition, raw_key, value, key_serializer="raw", value_serializer="raw"))
+        self.pending.clear()
+        return sent
+
+
+# ---------------------------------------------------------------- time limit
+
+
+class ArticleTimeout(Exception):
+    pass
+
+
+class Deadline:
+    """Preempts one synchronous pipeline step after `seconds` of wall time by raising
+    `ArticleTimeout` in it (SIGALRM). The step runs on the event loop's thread, so nothing
+    else runs meanwhile; only the main thread can take the signal, elsewhere it is not armed.
+    Pure-Python work is interrupted between bytecodes, so a hostile input cannot stall the
+    worker even where the core's cost grows faster than linearly."""
+
+    __slots__ = ("seconds", "previous", "armed")
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.previous: Any = None
+        self.armed = False
+
+    def __enter__(self) -> Deadline:
+        if self.seconds > 0 and threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGALRM, _expire)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+            self.armed = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.armed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous)
+            self.armed = False
+
+
+def _expire(signum: int, frame: Any) -> None:
+    raise ArticleTimeout
+
+
+# ---------------------------------------------------------------- the app
 
 
 class Newsclean:
-    """The app and its parts, built from one `Settings`."""
+    """The app and its parts, built from one `Settings`.
 
-    def __init__(self, settings: Settings, extractor: Extractor | None = None) -> None:
+    `on_crash` is called once when an agent fails (after logging); by default it stops this
+    process as SIGTERM does, and `run_worker` then exits with status 70."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        extractor: Extractor | None = None,
+        on_crash: Callable[[BaseException], None] | None = None,
+    ) -> None:
         self.settings = settings
         self.extractor = extractor
-        self.app = faust.App(
+        self.on_crash = on_crash or _stop_this_process
+        self.crashed: BaseException | None = None
+        record_bytes = topic_record_bytes(settings)  # largest record produced or fetched
+        self.app = KafkaApp(
             settings.app_id,
             broker=",".join(f"kafka://{server}" for server in settings.bootstrap_servers),
             broker_credentials=_credentials(settings),
@@ -76,7 +164,14 @@ class Newsclean:
             topic_partitions=settings.partitions,
             topic_replication_factor=1,
             producer_acks=-1,
+            producer_max_request_size=record_bytes,
+            consumer_max_fetch_size=record_bytes,
             consumer_auto_offset_reset="earliest",
+            broker_session_timeout=settings.session_timeout_s,
+            # Every topic, table and internal channel carries bytes: nothing from a message is
+            # ever deserialised into objects (no pickle, no Faust models).
+            key_serializer="raw",
+            value_serializer="raw",
             web_enabled=settings.web_enabled,
             web_port=settings.web_port,
             web_bind=settings.web_host,
@@ -97,10 +192,14 @@ class Newsclean:
         self.output = self.app.topic(settings.output_topic, **raw)
         self.dlq = self.app.topic(settings.dlq_topic, **raw)
         # Changelog-backed (Faust compacts it), so the feed state survives restarts and rebalances.
-        self.seen = self.app.Table("seen", partitions=settings.partitions, schema=faust.Schema(**raw))
+        # key_type/value_type bytes is what makes Faust read the changelog back raw (a schema
+        # does not: a table's serializers come from its types, JSON otherwise).
+        self.seen = self.app.Table("seen", partitions=settings.partitions, key_type=bytes, value_type=bytes,
+                                   schema=faust.Schema(**raw))
         self.ner_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsclean-ner")
         self.metrics = Metrics()
         self.positions: dict[Any, int] = {}  # next offset to process, per input partition (for lag)
+        self.app.on_agent_crash = self._agent_crashed
         self.app.agent(self.input, name=f"{settings.app_id}.route")(self.route)
         self.app.agent(self.by_source, name=f"{settings.app_id}.clean")(self.clean)
         self.app.page("/health")(self.health)
@@ -127,86 +226,183 @@ class Newsclean:
 
     async def sample_gauges(self) -> None:
         self.metrics.table_keys.set(len(self.seen.data))
+        assigned = self.app.consumer.assignment()
+        for tp in [tp for tp in self.positions if tp not in assigned]:  # revoked by a rebalance
+            del self.positions[tp]
+            self.metrics.consumer_lag.remove(tp.topic, str(tp.partition))
         for tp, position in self.positions.items():
             highwater = self.app.consumer.highwater(tp)
             if highwater is not None:
                 self.metrics.consumer_lag.labels(tp.topic, tp.partition).set(max(0, highwater - position))
 
+    # ------------------------------------------------------------ agents
+
     async def route(self, stream: faust.StreamT) -> None:
         settings = self.settings
         async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
-            sends = []
             self.metrics.articles_in.inc(len(events))
-            for event in events:
-                message = event.message
-                self.positions[message.tp] = message.offset + 1
-                origin = Origin(topic=message.topic, partition=message.partition, offset=message.offset)
-                raw = message.value or b""
-                try:
-                    article = parse_article(decode(raw, settings.pipeline.limits), _timestamp(message), settings.pipeline.limits)
-                except InvalidInput as exc:
-                    self.metrics.dead_lettered.labels(exc.reason).inc()
-                    sends.append(await self._dead_letter(raw, exc.reason, exc.detail, origin, message.key))
-                    continue
-                sends.append(
-                    await self.by_source.send(
-                        key=article.source.encode(),
-                        value=raw,
-                        timestamp=article.event_time.timestamp(),
-                        headers=[(ORIGIN_HEADER, orjson.dumps(origin))],
-                    )
-                )
-            # Offsets are committed only after the batch is acknowledged, and the batch only after
-            # Kafka has every record: nothing is acknowledged that could still be lost.
-            await asyncio.gather(*sends)
+            await deliver([self._route_one(event.message) for event in events])
+            await self.app.consumer.delivered(event.message for event in events)
+
+    def _route_one(self, message: Any) -> Outgoing:
+        self.positions[message.tp] = message.offset + 1
+        origin = Origin(topic=message.topic, partition=message.partition, offset=message.offset)
+        raw = message.value or b""
+        limits = self.settings.pipeline.limits
+        try:
+            with Deadline(limits.max_article_seconds):
+                article = parse_article(decode(raw, limits), _timestamp(message), limits)
+        except Exception as exc:
+            rejected = _rejection(raw, exc, limits, origin, message.key)
+            self.metrics.count(rejected)
+            return self._rejected(rejected)
+        return Outgoing(
+            self.by_source,
+            key=article.source.encode(),
+            value=raw,
+            timestamp=article.event_time.timestamp(),
+            headers=[(ORIGIN_HEADER, orjson.dumps(origin)), (INPUT_TIME_HEADER, str(message.timestamp or "").encode())],
+            instead=lambda exc: self._dead_letter(raw, _refused("the article", len(raw), exc), origin, message.key),
+        )
 
     async def clean(self, stream: faust.StreamT) -> None:
         settings = self.settings
-        loop = asyncio.get_running_loop()
         async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
-            outcomes: list[Prepared | Rejected] = []
-            for event in events:
-                message = event.message
-                self.positions[message.tp] = message.offset + 1
-                origin = _origin_of(message)
-                store = TableStore(self.seen, message.partition)
-                outcomes.append(
-                    prepare(message.value or b"", origin, store, settings.pipeline, _timestamp(message), message.key)
-                )
-            accepted = [o for o in outcomes if isinstance(o, Prepared)]
-            with self.metrics.ner_seconds.time():
-                entities = await loop.run_in_executor(self.ner_pool, enrich, self.extractor, accepted)
-            sends = []
-            found = iter(entities)
-            for outcome in outcomes:
-                if isinstance(outcome, Rejected):
-                    self.metrics.count(outcome)
-                    sends.append(await self._send_rejected(outcome))
-                    continue
-                processed: Processed = finish(outcome, next(found))
-                self.metrics.count(processed)
-                sends.append(
-                    await self.output.send(
-                        key=processed.key,
-                        value=orjson.dumps(processed.envelope),
-                        timestamp=processed.timestamp_ms / 1000,
-                    )
-                )
-            await asyncio.gather(*sends)
+            await self._clean_batch(events)
+            await self.app.consumer.delivered(event.message for event in events)
 
-    async def _dead_letter(self, raw: bytes, reason: str, detail: str, origin: Origin, key: bytes | None) -> Any:
-        record = dead_letter(raw, reason, detail, origin, datetime.now(timezone.utc), key)
-        log.warning("dead-lettered %s:%s@%s: %s: %s", origin.get("topic"), origin.get("partition"), origin.get("offset"), reason, detail)
-        return await self.dlq.send(key=key, value=orjson.dumps(record))
+    async def _clean_batch(self, events: Sequence[Any]) -> None:
+        limits = self.settings.pipeline.limits
+        changelog: list[asyncio.Future] = []
+        outcomes: list[tuple[Prepared | Rejected, Any]] = []
+        for event in events:
+            message = event.message
+            self.positions[message.tp] = message.offset + 1
+            store = TableStore(self.seen)
+            raw = message.value or b""
+            origin = _origin_of(message)
+            try:
+                with Deadline(limits.max_article_seconds):
+                    outcome = prepare(raw, origin, store, self.settings.pipeline, _input_time(message), message.key)
+            except Exception as exc:
+                outcome = _rejection(raw, exc, limits, origin, message.key)
+            if isinstance(outcome, Prepared):
+                changelog.extend(store.commit(message.partition))
+            outcomes.append((outcome, message))
+        accepted = [o for o, _ in outcomes if isinstance(o, Prepared)]
+        found = iter(await self._entities(accepted))
+        sends = []
+        for outcome, message in outcomes:
+            if isinstance(outcome, Prepared):
+                outcome = self._finish(outcome, next(found), message)
+            self.metrics.count(outcome)
+            sends.append(self._envelope(outcome, message) if isinstance(outcome, Processed) else self._rejected(outcome))
+        await deliver(sends, changelog)
 
-    async def _send_rejected(self, rejected: Rejected) -> Any:
-        origin = rejected.record["input"]
-        log.warning("dead-lettered %s:%s@%s: %s", origin.get("topic"), origin.get("partition"), origin.get("offset"), rejected.reason)
-        return await self.dlq.send(value=orjson.dumps(rejected.record))
+    async def _entities(self, accepted: list[Prepared]) -> list[list[Entity] | BaseException]:
+        """Entities per article, extracted in a thread. When the batch fails, each article is
+        tried alone so that one bad article costs only itself."""
+        loop = asyncio.get_running_loop()
+        with self.metrics.ner_seconds.time():
+            try:
+                return await loop.run_in_executor(self.ner_pool, enrich, self.extractor, accepted)
+            except Exception:
+                found: list[list[Entity] | BaseException] = []
+                for one in accepted:
+                    try:
+                        found.extend(await loop.run_in_executor(self.ner_pool, enrich, self.extractor, [one]))
+                    except Exception as exc:
+                        found.append(exc)
+                return found
+
+    def _finish(self, prepared: Prepared, entities: list[Entity] | BaseException, message: Any) -> Processed | Rejected:
+        limits = self.settings.pipeline.limits
+        try:
+            if isinstance(entities, BaseException):
+                raise entities
+            return finish(prepared, entities)
+        except Exception as exc:
+            return _rejection(message.value or b"", exc, limits, prepared.origin, message.key)
+
+    def _envelope(self, processed: Processed, message: Any) -> Outgoing:
+        raw = message.value or b""
+        origin = processed.envelope["pipeline"]["input"]
+        value = orjson.dumps(processed.envelope)
+        return Outgoing(
+            self.output,
+            key=processed.key,
+            value=value,
+            timestamp=processed.timestamp_ms / 1000,
+            instead=lambda exc: self._dead_letter(raw, _refused("the envelope", len(value), exc, "output_too_large"), origin, message.key),
+        )
+
+    def _rejected(self, rejected: Rejected) -> Outgoing:
+        record = rejected.record
+        origin = record["input"]
+        log.warning("dead-lettered %s:%s@%s: %s: %s", origin.get("topic"), origin.get("partition"), origin.get("offset"),
+                    rejected.reason, record["detail"][:300])
+        return Outgoing(self.dlq, key=None, value=orjson.dumps(record), instead=lambda exc: _excerpt(self.dlq, record, exc))
+
+    def _dead_letter(self, raw: bytes, reason: tuple[str, str], origin: Origin, key: bytes | None) -> Outgoing:
+        self.metrics.dead_lettered.labels(reason[0]).inc()
+        return self._rejected(Rejected(reason[0], dead_letter(raw, *reason, origin, _now(), key)))
+
+    async def _agent_crashed(self, agent: Any, exc: BaseException) -> None:
+        """Faust's supervisor would restart the agent and carry on past the lost batch; a crash
+        must instead stop the worker, so that a restart resumes at the last committed offset."""
+        if self.crashed is not None:
+            return
+        self.crashed = exc
+        log.critical("agent %s crashed: %r; stopping the worker, the failed batch stays uncommitted", agent.name, exc,
+                     exc_info=exc)
+        self.on_crash(exc)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _rejection(raw: bytes, exc: Exception, limits: Limits, origin: Origin, key: bytes | None) -> Rejected:
+    """The dead letter of a message the pipeline could not process: invalid, over the time
+    limit, or an unexpected error (`internal_error`: a bug, logged with its traceback)."""
+    if isinstance(exc, InvalidInput):
+        reason, detail = exc.reason, exc.detail
+    elif isinstance(exc, ArticleTimeout):
+        reason, detail = "too_slow", f"processing took longer than max_article_seconds={limits.max_article_seconds}"
+    else:
+        log.error("internal error on %s", origin, exc_info=exc)
+        reason, detail = "internal_error", f"{type(exc).__name__}: {str(exc)[:500]}"
+    return Rejected(reason, dead_letter(raw, reason, detail, origin, _now(), key))
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _refused(what: str, size: int, exc: BaseException, reason: str = "too_large") -> tuple[str, str]:
+    return reason, f"Kafka refused {what} of {size} bytes as too large ({exc!r}); raise the topic's max.message.bytes"
+
+
+def _excerpt(dlq: faust.TopicT, record: dict[str, Any], exc: BaseException) -> Outgoing:
+    """A dead letter too large for the dead-letter topic: keep the start of the original; the whole
+    message stays on its input topic at the offset the record names."""
+    original = base64.b64decode(record["original"])
+    shorter = {**record, "original": base64.b64encode(original[:DLQ_EXCERPT_BYTES]).decode("ascii"),
+               "detail": f"{record['detail']} [original truncated to {DLQ_EXCERPT_BYTES} of {len(original)} bytes: "
+                         f"the dead-letter topic refused the whole record ({exc!r})]"}
+    return Outgoing(dlq, key=None, value=orjson.dumps(shorter))
 
 
 def _timestamp(message: Any) -> datetime | None:
     return datetime.fromtimestamp(message.timestamp, timezone.utc) if message.timestamp else None
+
+
+def _input_time(message: Any) -> datetime | None:
+    """The input record's timestamp, which `route` resolved the event time against: the by-source
+    record's own timestamp is its append time."""
+    for name, value in message.headers or ():
+        if name == INPUT_TIME_HEADER:
+            return datetime.fromtimestamp(float(value), timezone.utc) if value else None
+    return _timestamp(message)
 
 
 def _origin_of(message: Any) -> Origin:
@@ -214,6 +410,12 @@ def _origin_of(message: Any) -> Origin:
         if name == ORIGIN_HEADER:
             return Origin(**orjson.loads(value))
     return Origin(topic=message.topic, partition=message.partition, offset=message.offset)
+
+
+def _stop_this_process(exc: BaseException) -> None:
+    # The worker's own SIGTERM path: the other agent finishes its batch, delivered work is
+    # committed, the withheld batch is not.
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _credentials(settings: Settings) -> Any:
@@ -243,12 +445,26 @@ def build(settings: Settings | None = None) -> Newsclean:
 
 
 def run_worker() -> int:
-    settings = from_env()
-    asyncio.run(ensure_topics(settings))
+    """Run until SIGTERM/SIGINT (exit 0), an agent crash (70) or a startup failure (2: bad
+    configuration, 3: Kafka unreachable or refusing our credentials)."""
+    try:
+        settings = from_env()
+        asyncio.run(ensure_topics(settings))
+    except ConfigError as exc:
+        print(f"newsclean worker: {exc}", file=sys.stderr)
+        return 2
+    except StartupError as exc:
+        print(f"newsclean worker: {exc}", file=sys.stderr)
+        return 3
     newsclean = build(settings)
     worker = faust.Worker(newsclean.app, loglevel="INFO")
-    worker.execute_from_commandline()  # returns when the worker stops (SIGTERM, SIGINT)
-    return worker.exitcode or 0
+    try:
+        worker.execute_from_commandline()  # raises SystemExit when the worker has stopped
+    except SystemExit as stopped:
+        status = stopped.code if isinstance(stopped.code, int) else 1
+    else:
+        status = 0
+    return EX_SOFTWARE if newsclean.crashed is not None else status
 
 
 def __getattr__(name: str) -> Any:

@@ -12,7 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 
 def free_port() -> int:
@@ -22,20 +22,22 @@ def free_port() -> int:
 
 
 class WorkerProcess:
-    """`env` holds NEWSCLEAN_* settings; the web port is chosen here unless given."""
+    """`env` holds NEWSCLEAN_* settings; the web port is chosen here unless given. `command` is
+    the worker's argv, `newsclean worker` by default."""
 
-    def __init__(self, env: Mapping[str, str], log_path: Path) -> None:
+    def __init__(self, env: Mapping[str, str], log_path: Path, command: Sequence[str] | None = None) -> None:
         self.env = {**os.environ, "NEWSCLEAN_WEB_ENABLED": "true", **env}
         self.env.setdefault("NEWSCLEAN_WEB_PORT", str(free_port()))
         self.port = int(self.env["NEWSCLEAN_WEB_PORT"])
         self.log_path = log_path
+        self.command = list(command or [sys.executable, "-m", "streams.cli", "worker"])
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "WorkerProcess":
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "worker"], env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True,
         )
         log.close()
@@ -69,6 +71,18 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 self.kill()
         return self.proc.returncode
+
+    def wait(self, timeout: float) -> int:
+        """The exit status once the worker has exited on its own; TimeoutError if it has not."""
+        assert self.proc is not None, "not started"
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise TimeoutError(f"worker still running after {timeout}s:\n{self.log_tail()}") from None
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
 
     def kill(self) -> None:
         """SIGKILL, as a crash would: nothing is flushed or committed."""

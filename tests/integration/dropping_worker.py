@@ -1,0 +1,32 @@
+"""A worker that loses one message on its way to the `clean` agent, as Faust sometimes does (see
+streams.delivery): the first time offset 3 of a by-source partition comes, it is neither
+processed nor reported delivered. For the test that such a hole is never committed over and
+that the partition is read again from it. The fault lives here, in the test tree.
+
+    python -m tests.integration.dropping_worker   (configured by NEWSCLEAN_* like `newsclean worker`)
+"""
+
+from __future__ import annotations
+
+import sys
+
+from streams import app
+from streams.cli import main
+
+DROPPED = 3
+_dropped: set = set()
+
+
+async def _clean(self, stream) -> None:
+    # `Newsclean.clean`, minus the first sighting of offset DROPPED in each partition
+    settings = self.settings
+    async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
+        kept = [e for e in events if e.message.offset != DROPPED or e.message.tp in _dropped]
+        _dropped.update(e.message.tp for e in events if e.message.offset == DROPPED)
+        await self._clean_batch(kept)
+        await self.app.consumer.delivered(e.message for e in kept)
+
+
+if __name__ == "__main__":
+    app.Newsclean.clean = _clean
+    sys.exit(main(["worker"]))

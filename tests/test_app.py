@@ -1,0 +1,298 @@
+"""The Faust shell without a broker: Kafka client settings, commit bookkeeping, serializers,
+the per-article state transaction, the time limit, internal errors, crash handling, startup
+failures. The same behaviours through a real broker are in tests/integration/."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import pytest
+from aiokafka.errors import KafkaConnectionError, MessageSizeTooLargeError
+from faust.exceptions import ProducerSendError
+from faust.types import TP
+
+import streams.app as shell
+from streams.app import ArticleTimeout, Deadline, Newsclean, TableStore, _credentials, _rejection
+from streams.config import Settings
+from streams.core.models import Entity, Mention
+from streams.core.ninjs import InvalidInput, Limits
+from streams.delivery import IdempotentProducer, Outgoing, ReleasingConsumer, deliver, too_large
+from streams.topics import client_options
+
+SECRET = "s3cr3t-never-logged"
+
+
+@pytest.fixture
+def newsclean() -> Newsclean:
+    return Newsclean(Settings(ner_enabled=False, web_enabled=False), on_crash=lambda exc: None)
+
+
+# ---------------------------------------------------------------- Kafka clients
+
+
+async def test_app_producer_is_idempotent_with_acks_all(newsclean):
+    producer = newsclean.app.producer
+    assert isinstance(producer, IdempotentProducer)
+    client = producer._new_producer()
+    assert client._txn_manager is not None  # what enable_idempotence=True creates
+    assert client._sender._acks == -1
+    assert client._max_request_size >= 2 * Limits().max_message_bytes
+
+
+async def test_app_acknowledging_releases_a_message_but_never_makes_it_committable(newsclean):
+    consumer = newsclean.app.consumer
+    assert isinstance(consumer, ReleasingConsumer)
+    message = _Message(b"{}", offset=7)
+    consumer._unacked_messages.add(message)
+    assert consumer.ack(message) is False
+    assert message.acked and message not in consumer._unacked_messages
+    assert not any(consumer._acked.values()) and consumer._n_acked == 0
+
+
+def test_app_every_topic_and_the_table_carry_raw_bytes(newsclean):
+    conf = newsclean.app.conf
+    assert (conf.key_serializer, conf.value_serializer) == ("raw", "raw")
+    changelog = newsclean.seen.changelog_topic
+    for topic in (newsclean.input, newsclean.by_source, newsclean.output, newsclean.dlq, changelog):
+        assert (topic.key_serializer, topic.value_serializer) == ("raw", "raw"), topic
+    assert (newsclean.seen.key_serializer, newsclean.seen.value_serializer) == ("raw", "raw")
+
+
+def test_app_table_and_router_web_views_are_off(newsclean):
+    conf = newsclean.app.conf
+    assert not (conf.web_tables_enabled or conf.web_router_enabled or conf.web_graph_enabled or conf.web_stats_enabled)
+
+
+# ---------------------------------------------------------------- the feed-state transaction
+
+
+@dataclass
+class _Table:
+    data: dict = field(default_factory=dict)
+    sent: list = field(default_factory=list)
+
+    def send_changelog(self, partition, key, value, key_serializer=None, value_serializer=None):
+        self.sent.append((partition, key, value, key_serializer, value_serializer))
+        return asyncio.get_running_loop().create_future()
+
+
+async def test_app_table_store_holds_writes_until_commit():
+    table = _Table({b"old": b"1", b"gone": b"2"})
+    store = TableStore(table)
+    store.set("new", b"3")
+    store.delete("gone")
+    store.delete("never-there")
+    assert store.get("new") == b"3" and store.get("gone") is None and store.get("old") == b"1"
+    assert table.data == {b"old": b"1", b"gone": b"2"} and table.sent == []  # nothing applied yet
+    sent = store.commit(partition=5)
+    assert table.data == {b"old": b"1", b"new": b"3"}
+    assert table.sent == [(5, b"new", b"3", "raw", "raw"), (5, b"gone", None, "raw", "raw")]  # no tombstone for a key never there
+    assert len(sent) == 2 and store.pending == {}
+
+
+# ---------------------------------------------------------------- time limit
+
+
+def test_app_deadline_interrupts_a_busy_article():
+    with pytest.raises(ArticleTimeout):
+        with Deadline(0.05):
+            while True:
+                pass
+    with Deadline(5.0):
+        pass  # disarmed on exit: no alarm arrives later
+    assert shell.signal.getitimer(shell.signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_app_deadline_is_not_armed_off_the_main_thread():
+    armed = []
+    thread = threading.Thread(target=lambda: armed.append(Deadline(0.01).__enter__().armed))
+    thread.start()
+    thread.join()
+    assert armed == [False]
+
+
+@pytest.mark.parametrize("exc, reason, detail", [
+    (InvalidInput("not_json", "bad"), "not_json", "bad"),
+    (ArticleTimeout(), "too_slow", "max_article_seconds=10.0"),
+    (KeyError("bodies"), "internal_error", "KeyError: 'bodies'"),
+])
+def test_app_rejection_names_the_reason_and_the_limit(exc, reason, detail):
+    rejected = _rejection(b"raw", exc, Limits(), {"topic": "t", "partition": 0, "offset": 3}, b"k")
+    assert rejected.reason == reason == rejected.record["reason"]
+    assert detail in rejected.record["detail"]
+
+
+# ---------------------------------------------------------------- the clean agent's batch
+
+
+@dataclass
+class _Message:
+    value: bytes
+    offset: int = 0
+    key: bytes | None = None
+    topic: str = "nc-by-source"
+    partition: int = 0
+    timestamp: float | None = None
+    headers: tuple = ()
+    acked: bool = False
+    refcount: int = 0
+
+    @property
+    def tp(self) -> TP:
+        return TP(self.topic, self.partition)
+
+    def __hash__(self) -> int:
+        return id(self)
+
+
+@dataclass
+class _Event:
+    message: _Message
+
+
+def _article(n: int, headline: str = "Headline") -> bytes:
+    return orjson.dumps({"uri": f"urn:app:{n}", "version": "1", "versionCreated": "2024-01-01T00:00:00Z",
+                         "headlines": [{"role": "main", "value": headline}], "body_text": f"Paragraph of article {n}.",
+                         "altIds": [{"role": "source", "value": "Desk"}]})
+
+
+class _Extractor:
+    def extract_many(self, items):
+        if any(headline == "poison" for headline, _ in items):
+            raise RuntimeError("the model failed on this text")
+        return [[Entity("Desk", "ORG", (Mention("Desk", 0, 4, "body"),))] for _ in items]
+
+
+async def _clean(newsclean, monkeypatch, values) -> list[dict]:
+    sent: list[Outgoing] = []
+
+    async def capture(items, also=()):
+        sent.extend(items)
+
+    monkeypatch.setattr(shell, "deliver", capture)
+    await newsclean._clean_batch([_Event(_Message(v, offset=n)) for n, v in enumerate(values)])
+    return [orjson.loads(item.value) for item in sent]
+
+
+async def test_app_unexpected_error_in_one_article_is_dead_lettered_as_internal_error(newsclean, monkeypatch):
+    real = shell.prepare
+
+    def failing(raw, *args, **kwargs):
+        if b"urn:app:1" in raw:
+            raise ZeroDivisionError("a bug in the core")
+        return real(raw, *args, **kwargs)
+
+    monkeypatch.setattr(shell, "prepare", failing)
+    records = await _clean(newsclean, monkeypatch, [_article(0), _article(1), _article(2)])
+    assert [r.get("reason") or r["article"]["uri"] for r in records] == ["urn:app:0", "internal_error", "urn:app:2"]
+    assert "ZeroDivisionError: a bug in the core" in records[1]["detail"]
+
+
+async def test_app_entity_failure_costs_only_its_own_article(newsclean, monkeypatch):
+    newsclean.extractor = _Extractor()
+    records = await _clean(newsclean, monkeypatch, [_article(0), _article(1, "poison"), _article(2)])
+    assert [r.get("reason") or r["article"]["uri"] for r in records] == ["urn:app:0", "internal_error", "urn:app:2"]
+    assert records[0]["entities"][0]["name"] == "Desk"
+
+
+async def test_app_failed_article_leaves_no_trace_in_the_feed_state(newsclean, monkeypatch):
+    def half_way(raw, origin, store, *args, **kwargs):
+        store.set("written-before-the-failure", b"x")
+        raise ArticleTimeout
+
+    monkeypatch.setattr(shell, "prepare", half_way)
+    records = await _clean(newsclean, monkeypatch, [_article(0)])
+    assert records[0]["reason"] == "too_slow"
+    assert b"written-before-the-failure" not in newsclean.seen.data
+
+
+# ---------------------------------------------------------------- delivery
+
+
+@dataclass
+class _Topic:
+    name: str
+    limit: int = 1 << 30
+    records: list = field(default_factory=list)
+
+    def get_topic_name(self) -> str:
+        return self.name
+
+    async def send(self, key, value, timestamp=None, headers=None):
+        if len(value) > self.limit:
+            raise ProducerSendError("Error while sending") from MessageSizeTooLargeError("too big")
+        self.records.append(value)
+        done = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+
+async def test_app_deliver_replaces_a_record_refused_as_too_large():
+    small, dlq = _Topic("out", limit=10), _Topic("dlq")
+    await deliver([Outgoing(small, None, b"fits"),
+                   Outgoing(small, None, b"far too large", instead=lambda exc: Outgoing(dlq, None, b"dead letter"))])
+    assert (small.records, dlq.records) == ([b"fits"], [b"dead letter"])
+
+
+async def test_app_deliver_raises_other_failures():
+    class Broken(_Topic):
+        async def send(self, **kwargs):
+            raise ProducerSendError("Error while sending") from KafkaConnectionError("down")
+
+    with pytest.raises(ProducerSendError):
+        await deliver([Outgoing(Broken("out"), None, b"x", instead=lambda exc: Outgoing(_Topic("dlq"), None, b"y"))])
+    assert too_large(ProducerSendError("x")) is False
+
+
+# ---------------------------------------------------------------- crashes and startup
+
+
+async def test_app_agent_crash_stops_the_worker_instead_of_committing(monkeypatch):
+    crashes = []
+    newsclean = Newsclean(Settings(ner_enabled=False, web_enabled=False), on_crash=crashes.append)
+    commits = []
+    monkeypatch.setattr(newsclean.app.consumer, "on_task_error", lambda exc: commits.append(exc))
+    agent = next(iter(newsclean.app.agents.values()))
+    await newsclean.app._on_agent_error(agent, RuntimeError("boom"))
+    await newsclean.app._on_agent_error(agent, RuntimeError("again"))
+    assert [str(c) for c in crashes] == ["boom"] and commits == []
+
+
+@pytest.mark.parametrize("env, status, message", [
+    ({"NEWSCLEAN_SECURITY_PROTOCOL": "TLS"}, 2, "NEWSCLEAN_SECURITY_PROTOCOL"),
+    ({"NEWSCLEAN_BROKER_URL": "kafka://127.0.0.1:1"}, 3, "cannot connect to Kafka at kafka://127.0.0.1:1"),
+])
+def test_app_run_worker_fails_fast_with_a_clear_error(monkeypatch, capsys, env, status, message):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert shell.run_worker() == status
+    assert message in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- security settings
+
+
+@pytest.mark.parametrize("protocol, mechanism", [("SASL_PLAINTEXT", "SCRAM-SHA-512"), ("SASL_PLAINTEXT", "PLAIN"),
+                                                 ("SASL_SSL", "SCRAM-SHA-512")])
+def test_app_sasl_settings_reach_both_clients(protocol, mechanism):
+    settings = Settings(security_protocol=protocol, sasl_mechanism=mechanism, sasl_username="alice", sasl_password=SECRET)
+    credentials = _credentials(settings)
+    assert (credentials.protocol.value, credentials.mechanism.value, credentials.username) == (protocol, mechanism, "alice")
+    assert (credentials.ssl_context is not None) == protocol.endswith("SSL")
+    options = client_options(settings)
+    assert (options["security_protocol"], options["sasl_mechanism"], options["sasl_plain_password"]) == (protocol, mechanism, SECRET)
+    assert SECRET not in repr(settings) and SECRET not in repr(credentials)
+
+
+def test_app_ssl_context_verifies_the_broker(tmp_path):
+    settings = Settings(security_protocol="SSL")
+    context = _credentials(settings).context
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert client_options(settings)["ssl_context"].verify_mode == ssl.CERT_REQUIRED
+    assert _credentials(Settings()) is None and client_options(Settings())["security_protocol"] == "PLAINTEXT"
+
