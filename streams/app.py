@@ -43,7 +43,9 @@ from .core.ninjs import InvalidInput, Limits, decode, parse_article
 from .core.pipeline import Extractor, Prepared, Processed, Rejected, enrich, finish, prepare
 from .delivery import KafkaApp, Outgoing, deliver
 from .metrics import Metrics
-from .nlp import load_extractor
+from . import logs
+from .core.gazetteer import GazetteerError
+from .nlp import ModelMissing, load_extractor
 from .topics import StartupError, ensure_topics, topic_record_bytes
 
 log = logging.getLogger("newsclean")
@@ -157,6 +159,7 @@ class Newsclean:
         record_bytes = topic_record_bytes(settings)  # largest record produced or fetched
         self.app = KafkaApp(
             settings.app_id,
+            env={},  # Faust would otherwise let unprefixed variables such as BROKER_URL override these
             broker=",".join(f"kafka://{server}" for server in settings.bootstrap_servers),
             broker_credentials=_credentials(settings),
             store=settings.store,
@@ -447,17 +450,20 @@ def build(settings: Settings | None = None) -> Newsclean:
 def run_worker() -> int:
     """Run until SIGTERM/SIGINT (exit 0), an agent crash (70) or a startup failure (2: bad
     configuration, 3: Kafka unreachable or refusing our credentials)."""
+    logs.configure("INFO")  # first, so that a configuration error is a JSON line too
     try:
         settings = from_env()
+        logs.configure(settings.log_level)
         asyncio.run(ensure_topics(settings))
-    except ConfigError as exc:
-        print(f"newsclean worker: {exc}", file=sys.stderr)
+        newsclean = build(settings)  # loads the model: a missing one stops the worker here
+    except (ConfigError, ModelMissing, GazetteerError) as exc:
+        log.critical("invalid configuration: %s", exc)
         return 2
     except StartupError as exc:
-        print(f"newsclean worker: {exc}", file=sys.stderr)
+        log.critical("cannot start: %s", exc)
         return 3
-    newsclean = build(settings)
-    worker = faust.Worker(newsclean.app, loglevel="INFO")
+    worker = faust.Worker(newsclean.app, loglevel=settings.log_level, quiet=True, override_logging=False)
+    worker.spinner = None  # its terminal escapes would break the JSON lines
     try:
         worker.execute_from_commandline()  # raises SystemExit when the worker has stopped
     except SystemExit as stopped:

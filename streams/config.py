@@ -15,6 +15,7 @@ from typing import Any, Mapping, TypeVar
 from .core.dedup import DedupSettings
 from .core.ninjs import Limits
 from .core.pipeline import PipelineSettings
+from .logs import LEVELS
 from .nlp import NerSettings
 
 PREFIX = "NEWSCLEAN_"
@@ -41,6 +42,7 @@ class Settings:
     web_enabled: bool = True  # health and metrics endpoints only; table and router views stay off
     web_port: int = 6066
     web_host: str = "127.0.0.1"
+    log_level: str = "INFO"  # DEBUG adds one "cleaned" line per article
     ner_enabled: bool = True
     batch_size: int = 32  # articles taken from the stream per NER batch
     batch_within_s: float = 0.05  # longest wait to fill a batch; bounds added latency
@@ -135,6 +137,8 @@ def _check(s: Settings) -> None:
             problems.append(f"NEWSCLEAN_INPUT_PATTERN is not a regex: {exc}")
     if s.output_topic in s.input_topics or s.dlq_topic in s.input_topics:
         problems.append("the output and dead-letter topics must differ from the input topics")
+    if s.log_level.upper() not in LEVELS:
+        problems.append(f"NEWSCLEAN_LOG_LEVEL={s.log_level!r} is not one of {', '.join(LEVELS)}")
     if s.partitions < 1 or s.batch_size < 1:
         problems.append("NEWSCLEAN_PARTITIONS and NEWSCLEAN_BATCH_SIZE must be at least 1")
     if s.security_protocol not in {"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"}:
