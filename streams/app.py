@@ -12,10 +12,10 @@ so every fingerprint that can count as that source's boilerplate — meet, in or
 partition, whatever the number of input partitions or workers. `clean` runs the pipeline there.
 
 Delivery (README "Guarantees"; `streams.delivery`): at least once, with idempotent keyed
-output. Each agent takes a batch, sends everything the batch produces — envelopes, dead letters,
-re-keyed articles, the table's changelog records — waits until Kafka has all of it, and only
-then records the batch's input offsets as delivered; offsets are committed up to the first one
-not delivered. A batch that fails is never recorded and the worker stops (`_agent_crashed`), so
+output. Each agent takes a batch — each partition's messages strictly in offset order, see
+`ReleasingConsumer.admit` —, sends everything the batch produces — envelopes, dead letters,
+re-keyed articles, the table's changelog records —, waits until Kafka has all of it, and only
+then commits the batch's input offsets. A batch that fails is never recorded and the worker stops (`_agent_crashed`), so
 after a crash or restart the uncommitted tail is processed again and yields the same records.
 """
 
@@ -25,6 +25,7 @@ import asyncio
 import base64
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -209,6 +210,7 @@ class Newsclean:
         self.app.page("/ready")(self.ready)
         self.app.page("/metrics")(self.prometheus)
         self.app.timer(5.0)(self.sample_gauges)
+        self.app.timer(1.0)(self.reread_holes)
 
     # Page handlers: Faust stores them as a view's `get`, so a bound method receives only the request.
     async def health(self, request: faust.web.Request) -> faust.web.Response:
@@ -238,14 +240,27 @@ class Newsclean:
             if highwater is not None:
                 self.metrics.consumer_lag.labels(tp.topic, tp.partition).set(max(0, highwater - position))
 
+    async def reread_holes(self) -> None:
+        # From a timer, not from the agents: a partition whose tail Faust dropped sends no batch.
+        if self.app.started:
+            await self.app.consumer.reread_holes(self._agents_read)
+
+    def _agents_read(self, topic: str) -> bool:
+        if topic == self.by_source.get_topic_name():
+            return True
+        pattern = self.settings.input_pattern
+        return bool(re.match(pattern, topic)) if pattern else topic in self.settings.input_topics
+
     # ------------------------------------------------------------ agents
 
     async def route(self, stream: faust.StreamT) -> None:
         settings = self.settings
+        consumer = self.app.consumer
         async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
-            self.metrics.articles_in.inc(len(events))
-            await deliver([self._route_one(event.message) for event in events])
-            await self.app.consumer.delivered(event.message for event in events)
+            messages = await consumer.admit(event.message for event in events)
+            self.metrics.articles_in.inc(len(messages))
+            await deliver([self._route_one(message) for message in messages])
+            await consumer.delivered(messages)
 
     def _route_one(self, message: Any) -> Outgoing:
         self.positions[message.tp] = message.offset + 1
@@ -270,16 +285,17 @@ class Newsclean:
 
     async def clean(self, stream: faust.StreamT) -> None:
         settings = self.settings
+        consumer = self.app.consumer
         async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
-            await self._clean_batch(events)
-            await self.app.consumer.delivered(event.message for event in events)
+            messages = await consumer.admit(event.message for event in events)
+            await self._clean_batch(messages)
+            await consumer.delivered(messages)
 
-    async def _clean_batch(self, events: Sequence[Any]) -> None:
+    async def _clean_batch(self, messages: Sequence[Any]) -> None:
         limits = self.settings.pipeline.limits
         changelog: list[asyncio.Future] = []
         outcomes: list[tuple[Prepared | Rejected, Any]] = []
-        for event in events:
-            message = event.message
+        for message in messages:
             self.positions[message.tp] = message.offset + 1
             store = TableStore(self.seen)
             raw = message.value or b""
@@ -358,6 +374,7 @@ class Newsclean:
         self.crashed = exc
         log.critical("agent %s crashed: %r; stopping the worker, the failed batch stays uncommitted", agent.name, exc,
                      exc_info=exc)
+        self.app.consumer.halt()
         self.on_crash(exc)
 
 

@@ -28,6 +28,7 @@ from aiokafka.errors import MessageSizeTooLargeError
 
 from .app import DLQ_EXCERPT_BYTES, Deadline, _refused, _rejection  # the worker's own guards: one definition
 from .config import Settings
+from .delivery import record_time_ms
 from .core.dedup import deduplicate
 from .core.envelope import Origin
 from .core.pipeline import Extractor, Prepared, Processed, Rejected, enrich, finish, prepare
@@ -309,7 +310,7 @@ class ReplayRun:
         by the broker fails the transaction instead: the run stops, the batch stays uncommitted.)"""
         while True:
             try:
-                return item, await self.producer.send(item.topic, key=item.key, value=item.value, timestamp_ms=item.timestamp_ms)
+                return item, await self.producer.send(item.topic, key=item.key, value=item.value, timestamp_ms=None if item.timestamp_ms is None else record_time_ms(item.timestamp_ms))
             except MessageSizeTooLargeError as exc:
                 if item.instead is None:
                     raise

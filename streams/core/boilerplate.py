@@ -215,6 +215,7 @@ def find_boilerplate(
 
     get, put = store.get, store.set
     added: list[int] = []
+    entry_writes: list[tuple[str, bytes]] = []
     sighting: Entry = (seconds, me, int(priming))
     first_sighting = pack_entries([sighting])
     for fingerprint in fingerprints:
@@ -222,7 +223,7 @@ def find_boilerplate(
         value = get(store_key)
         if value is None:  # the common case: a paragraph never seen in this source
             if record:
-                put(store_key, first_sighting)
+                entry_writes.append((store_key, first_sighting))
                 added.append(fingerprint)
             continue
         entries = unpack_entries(value)
@@ -230,7 +231,7 @@ def find_boilerplate(
         if record:
             updated = _add_entry(entries, sighting, keep_oldest, settings.max_entries)
             if updated is not None:
-                put(store_key, pack_entries(updated))
+                entry_writes.append((store_key, pack_entries(updated)))
                 added.append(fingerprint)
 
     removed: dict[int, Removal] = {}
@@ -249,9 +250,14 @@ def find_boilerplate(
                 removed[position] = _furniture(paragraph, fingerprint, pinned)
 
     if added:
+        # The index record before the entries it lists: a crash keeps a prefix of these writes
+        # (one changelog partition, in order), so an entry is never kept without its index
+        # record; reprocessing adds back the entries that were cut, under a new record.
         bucket = seconds // settings.bucket_seconds
         _index(store, prefix, bucket, added)
         meta[1], meta[2] = min(meta[1], bucket), max(meta[2], bucket)
+        for key, value in entry_writes:
+            put(key, value)
     new_meta = _META.pack(*meta)
     if new_meta != meta_value:
         put(f"{prefix}:meta", new_meta)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import socket
 import struct
 import time
@@ -51,7 +52,8 @@ class ChaosPlan:
     broker_restarts: int = 1
     seed: int = 20260301
     rate: float = 30.0  # messages per second into the input topic
-    kill_after: tuple[float, float] = (1.0, 6.0)  # seconds after a (re)start, uniform
+    kill_after: tuple[float, float] = (0.1, 2.5)  # seconds after the worker is ready (uniform): often mid catch-up
+    kill_starting: float = 0.25  # share of kills made while the worker is still starting (joining, recovering)
     invalid_every: int = 97  # every n-th message is invalid (dead-letter path under chaos)
     partitions: int = 4
     final_timeout: float = 240.0
@@ -181,8 +183,8 @@ class Chaos:
                                     request_timeout_ms=60_000, linger_ms=5)
         await producer.start()
         try:
-            interval = 1.0 / self.plan.rate
-            for value, _ in messages:
+            burst = 25  # messages at a time, so that a worker often has a backlog when it is killed
+            for n, (value, _) in enumerate(messages):
                 while True:
                     try:
                         await (await producer.send(self.input_topic, value))
@@ -192,7 +194,8 @@ class Chaos:
                         self.say(f"producer: {exc!r}; retrying")
                         await asyncio.sleep(1.0)  # pacing a retry against a broker that is restarting
                 self.result.messages_sent += 1
-                await asyncio.sleep(interval)  # pacing the feed, not synchronisation
+                if n % burst == burst - 1:
+                    await asyncio.sleep(burst / self.plan.rate)  # pacing the feed, not synchronisation
         finally:
             await producer.stop()
 
@@ -219,17 +222,27 @@ class Chaos:
         plan = self.plan
         worker = self._start_worker()
         for cycle in range(plan.kills):
-            await self._run_for(worker, self.rng.uniform(*plan.kill_after))
+            await self._run_for(worker, await self._kill_delay(worker))
             if worker.running:
                 await asyncio.to_thread(worker.kill)
                 self.result.kill_cycles += 1
                 self.say(f"kill {self.result.kill_cycles}: worker {len(self.workers) - 1} SIGKILLed")
             worker = self._start_worker()
             if plan.broker_restarts and cycle == plan.kills // 2:
-                await self._run_for(worker, self.rng.uniform(*plan.kill_after))
+                await self._run_for(worker, await self._kill_delay(worker))
                 await self._restart_broker()  # while the new worker runs
                 if not worker.running:
                     worker = self._start_worker()
+
+    async def _kill_delay(self, worker: WorkerProcess) -> float:
+        """Seconds from now to the next kill: soon after the worker is ready (it then catches up
+        on what arrived while it was down), or at a random moment while it starts."""
+        if self.rng.random() < self.plan.kill_starting:
+            return self.rng.uniform(0.5, 4.0)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and worker.running and not await asyncio.to_thread(worker.ready):
+            await asyncio.sleep(0.1)  # polling /ready, bounded by the deadline
+        return self.rng.uniform(*self.plan.kill_after)
 
     async def _run_for(self, worker: WorkerProcess, seconds: float) -> None:
         """Let `worker` run `seconds`; a worker that exits on its own is noted (and restarted by the caller)."""
@@ -318,7 +331,8 @@ class Chaos:
         if not result.table_matches_offline:
             keys = worker_table.keys() | offline_table.keys()
             result.table_differences = sorted(k for k in keys if worker_table.get(k) != offline_table.get(k))[:10]
-        result.examples = {"lost": lost[:5], "inexact": inexact[:5], "mismatched": mismatched[:5], "stale": stale[:5]}
+        result.examples = {"lost": lost[:5], "inexact": inexact[:5], "mismatched": mismatched[:5], "stale": stale[:5],
+                           "inexact_fields": {str(key): _differences(by_key[key]) for key in inexact[:3]}}
 
 
 # ---------------------------------------------------------------- reading and comparing
@@ -386,6 +400,16 @@ def _unstamped(envelope: dict) -> dict:
     return {**envelope, "pipeline": {k: v for k, v in envelope["pipeline"].items() if k != "processed_at"}}
 
 
+def _differences(group: list[dict]) -> dict:
+    """Top-level fields (and pipeline fields) whose values differ within a group of envelopes."""
+    first, out = _unstamped(group[0]), {}
+    for other in map(_unstamped, group[1:]):
+        for field in first.keys() | other.keys():
+            if first.get(field) != other.get(field):
+                out[field] = [str(first.get(field))[:300], str(other.get(field))[:300]]
+    return out
+
+
 def _decisions(envelope: dict) -> dict:
     """What the offline run must agree on: everything but the processing metadata."""
     return {k: v for k, v in envelope.items() if k != "pipeline"}
@@ -414,21 +438,23 @@ def compact(records: list[Read]) -> dict[str, bytes]:
     return table
 
 
+_INDEX_RECORD = re.compile(r"^(t\d+)\.\d+$")  # {src}:t{bucket}.{n} -> fingerprints listed
+_INDEX_COUNT = re.compile(r"^t\d+$")  # {src}:t{bucket} -> how many records
+
+
 def table_view(data: dict[str, bytes]) -> dict[str, object]:
-    """The feed state for comparison. Fingerprint entries and the per-source watermark compare
-    exactly; the expiry index compares as the set of fingerprints per bucket, because an article
-    reprocessed after a crash that cut its changelog writes short lists the rest of its
-    fingerprints in a record of its own (same union, another split)."""
+    """The feed state for comparison (layout: streams/core/boilerplate.py). Fingerprint entries
+    and the per-source watermark compare exactly; the expiry index compares as the set of
+    fingerprints per bucket, because an article reprocessed after a crash that cut its changelog
+    writes short lists the rest of its fingerprints in a record of its own (same union, another
+    split, another record count)."""
     view: dict[str, object] = {}
     buckets: dict[str, set[int]] = defaultdict(set)
     for key, value in data.items():
         prefix, _, rest = key.partition(":")
-        if rest.startswith("b") and ":" in rest:  # {src}:b{bucket}:{n} -> fingerprints listed
-            bucket = f"{prefix}:{rest.split(':')[0]}"
-            buckets[bucket].update(f for (f,) in struct.iter_unpack("<Q", value))
-        elif rest.startswith("b"):  # {src}:b{bucket} -> record count: depends on the split
-            continue
-        else:
+        if record := _INDEX_RECORD.match(rest):
+            buckets[f"{prefix}:{record.group(1)}"].update(f for (f,) in struct.iter_unpack("<Q", value))
+        elif not _INDEX_COUNT.match(rest):
             view[key] = value
     view.update({bucket: frozenset(fps) for bucket, fps in buckets.items()})
     return view

@@ -1,5 +1,5 @@
 """A worker that loses one message on its way to the `clean` agent, as Faust sometimes does (see
-streams.delivery): the first time offset 3 of a by-source partition comes, it is neither
+streams.delivery): the first time offset DROP_OFFSET (default 3) of a by-source partition comes, it is neither
 processed nor reported delivered. For the test that such a hole is never committed over and
 that the partition is read again from it. The fault lives here, in the test tree.
 
@@ -8,23 +8,26 @@ that the partition is read again from it. The fault lives here, in the test tree
 
 from __future__ import annotations
 
+import os
 import sys
 
 from streams import app
 from streams.cli import main
 
-DROPPED = 3
+DROPPED = int(os.environ.get("DROP_OFFSET", "3"))
 _dropped: set = set()
 
 
 async def _clean(self, stream) -> None:
     # `Newsclean.clean`, minus the first sighting of offset DROPPED in each partition
     settings = self.settings
+    consumer = self.app.consumer
     async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
         kept = [e for e in events if e.message.offset != DROPPED or e.message.tp in _dropped]
         _dropped.update(e.message.tp for e in events if e.message.offset == DROPPED)
-        await self._clean_batch(kept)
-        await self.app.consumer.delivered(e.message for e in kept)
+        messages = await consumer.admit(e.message for e in kept)
+        await self._clean_batch(messages)
+        await consumer.delivered(messages)
 
 
 if __name__ == "__main__":

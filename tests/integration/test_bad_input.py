@@ -13,6 +13,7 @@ import random
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 import orjson
@@ -75,6 +76,12 @@ HTML = ("<!-- comment with <p>markup</p> --><script>alert('x')</script><style>p{
         "<p>Council &lt;approves&gt; the ferry &amp; the pier.</p><noscript>tracking pixel</noscript>"
         "<p>Second   paragraph\n stays.</p>")
 _rng = random.Random(5)
+# An embargoed (or mis-dated) article: Kafka 4 refuses records stamped more than an hour ahead.
+FUTURE = (datetime.now(timezone.utc) + timedelta(days=30)).replace(microsecond=0)
+
+
+def _future_kept(envelope: dict) -> None:
+    assert envelope["article"]["versionCreated"] == FUTURE.isoformat().replace("+00:00", "Z")
 
 CASES = [
     Case("invalid_utf8", b"\xff\xfe\xfa not utf-8 at all", "not_utf8"),
@@ -101,6 +108,9 @@ CASES = [
     Case("slow_article", _plain("urn:bad:slow", "\n\n".join(_words(30, _rng) for _ in range(4000))),
          "too_slow", "max_article_seconds=2.0"),
     Case("zero_width_rtl_emoji", _plain("urn:ok:unicode", f"{UNICODE_1}\n\n{UNICODE_2}"), check=_unicode_kept),
+    Case("dated_30_days_ahead", _plain("urn:ok:future", "Embargoed until next month.",
+                                       versionCreated=FUTURE.isoformat().replace("+00:00", "Z"),
+                                       altIds=[{"role": "source", "value": "Embargo Desk"}]), check=_future_kept),
     Case("html_script_style_comments", orjson.dumps(_doc("urn:ok:html", bodies=[
         {"role": "main", "contentType": "text/html", "value": HTML}])), check=_html_cleaned),
 ]

@@ -134,19 +134,22 @@ async def test_shutdown_crashed_agent_stops_the_worker_and_keeps_its_batch_uncom
     assert set(_keys(seen)) == {(i.uri, i.version) for i in items}
 
 
-async def test_shutdown_a_message_lost_on_the_way_is_read_again_not_committed_over(pipeline, producer, admin):
+@pytest.mark.parametrize("partitions,dropped", [(4, 3), (1, 59)], ids=["mid-partition", "last-in-partition"])
+async def test_shutdown_a_message_lost_on_the_way_is_read_again_not_committed_over(pipeline, producer, admin,
+                                                                                  partitions, dropped):
     """Faust sometimes drops a fetched message before any agent sees it; the worker must neither
-    commit past it nor leave it behind."""
+    commit past it nor leave it behind — also when no later message of its partition comes."""
     items = feed(60, seed=13)
     for item in items:
         await producer.send(pipeline.input_topic, item.raw)
     await producer.flush()
-    worker = _start(pipeline, "dropping", os.environ.get("NC_DROP_CMD", f"{sys.executable} -m tests.integration.dropping_worker").split())
+    pipeline.extra.update(NEWSCLEAN_PARTITIONS=str(partitions), DROP_OFFSET=str(dropped))
+    worker = _start(pipeline, "dropping", [sys.executable, "-m", "tests.integration.dropping_worker"])
     async with Tail(pipeline.bootstrap, pipeline.output_topic) as output:
         seen = await _until(output, lambda seen: len(_keys(seen)) >= len(items))
     log = worker.log_path.read_text(errors="replace")
     assert set(_keys(seen)) == {(i.uri, i.version) for i in items}, log[-3000:]
-    assert "reading the partition again" in log
+    assert f"offset {dropped} of" in log and "reading the partition again" in log
     assert await asyncio.to_thread(worker.terminate) == 0
     by_source = f"{pipeline.app_id}-by-source"
     committed = {tp.partition: meta.offset for tp, meta in (await admin.list_consumer_group_offsets(pipeline.app_id)).items()
