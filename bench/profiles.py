@@ -46,6 +46,7 @@ STAGES = (
 )
 AGENTS = (("route", re.compile(r"\broute \(streams/app\.py")), ("clean", re.compile(r"\bclean \(streams/app\.py")),
           ("ner thread", re.compile(r"\benrich \(streams/core/pipeline\.py")),
+          ("ner process", re.compile(r"\b(_spans|_init|_ready) \(streams/nlp_pool\.py")),
           ("producer", re.compile(r"\((aiokafka/producer|faust/transport/producer)")))
 
 
@@ -66,7 +67,7 @@ class SpiedWorker(WorkerProcess):
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [py_spy(), "record", "--format", "raw", "--rate", "100", "--nonblocking", "-o", str(self.stacks), "--",
+                [py_spy(), "record", "--format", "raw", "--rate", "100", "--nonblocking", "--subprocesses", "-o", str(self.stacks), "--",
                  sys.executable, "-m", "streams.cli", "worker"],
                 env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
             )
@@ -132,7 +133,7 @@ def core_stages(stream: Stream, articles: int = 300) -> dict:
     results = dedup_all()
     origin = {"topic": "bench", "partition": 0, "offset": 0}
     now = datetime.now(timezone.utc)
-    extractor = load_extractor(NerSettings(cache_size=0))
+    extractor = load_extractor(NerSettings(cache_size=0, processes=0))  # reads `.nlp`: the model in this process
     items = [(a.headline, [p.text for p in r.kept]) for a, r in zip(parsed, results)]
     extractor.extract_many(items[:10])  # warm-up
     entities = extractor.extract_many(items)

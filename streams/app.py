@@ -29,7 +29,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import BrokenExecutor, ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 
@@ -303,17 +303,23 @@ class Newsclean:
         await deliver(sends, changelog)
 
     async def _entities(self, accepted: list[Prepared]) -> list[list[Entity] | BaseException]:
-        """Entities per article, extracted in a thread. When the batch fails, each article is
-        tried alone so that one bad article costs only itself."""
+        """Entities per article, extracted in a thread (the model itself in the NER processes,
+        `NEWSCLEAN_NER_PROCESSES`). When the batch fails, each article is tried alone so that one
+        bad article costs only itself; a broken process pool is no article's fault and stops
+        the worker instead (the batch stays uncommitted)."""
         loop = asyncio.get_running_loop()
         with self.metrics.ner_seconds.time():
             try:
                 return await loop.run_in_executor(self.ner_pool, enrich, self.extractor, accepted)
+            except BrokenExecutor:
+                raise
             except Exception:
                 found: list[list[Entity] | BaseException] = []
                 for one in accepted:
                     try:
                         found.extend(await loop.run_in_executor(self.ner_pool, enrich, self.extractor, [one]))
+                    except BrokenExecutor:
+                        raise
                     except Exception as exc:
                         found.append(exc)
                 return found
