@@ -51,6 +51,10 @@ from .topics import StartupError, ensure_topics, topic_record_bytes
 log = logging.getLogger("newsclean")
 ORIGIN_HEADER = "newsclean-origin"
 INPUT_TIME_HEADER = "newsclean-input-time"  # the input record's timestamp (s): the event time of last resort
+# Set by `route` on what it re-keys: the bytes passed decode and schema validation there, so `clean`
+# does not repeat them. The by-source topic is internal (only `route` writes it); a record without
+# the header (an older worker's) is checked again.
+CHECKED_HEADER = "newsclean-checked"
 EX_SOFTWARE = 70  # exit status after an agent crashed (sysexits.h: internal software error)
 DLQ_EXCERPT_BYTES = 64 * 1024  # original bytes kept in a dead letter the DLQ topic refused as too large
 
@@ -264,7 +268,8 @@ class Newsclean:
             key=article.source.encode(),
             value=raw,
             timestamp=article.event_time.timestamp(),
-            headers=[(ORIGIN_HEADER, orjson.dumps(origin)), (INPUT_TIME_HEADER, str(message.timestamp or "").encode())],
+            headers=[(ORIGIN_HEADER, orjson.dumps(origin)), (INPUT_TIME_HEADER, str(message.timestamp or "").encode()),
+                     (CHECKED_HEADER, b"1")],
             instead=lambda exc: self._dead_letter(raw, _refused("the article", len(raw), exc), origin, message.key),
         )
 
@@ -286,7 +291,8 @@ class Newsclean:
             origin = _origin_of(message)
             try:
                 with Deadline(limits.max_article_seconds):
-                    outcome = prepare(raw, origin, store, self.settings.pipeline, _input_time(message), message.key)
+                    outcome = prepare(raw, origin, store, self.settings.pipeline, _input_time(message), message.key,
+                                      checked=_checked(message))
             except Exception as exc:
                 outcome = _rejection(raw, exc, limits, origin, message.key)
             if isinstance(outcome, Prepared):
@@ -412,6 +418,10 @@ def _input_time(message: Any) -> datetime | None:
         if name == INPUT_TIME_HEADER:
             return datetime.fromtimestamp(float(value), timezone.utc) if value else None
     return _timestamp(message)
+
+
+def _checked(message: Any) -> bool:
+    return any(name == CHECKED_HEADER and value == b"1" for name, value in message.headers or ())
 
 
 def _origin_of(message: Any) -> Origin:
