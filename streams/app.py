@@ -86,20 +86,32 @@ class TableStore:
         self.pending[key.encode()] = None
 
     def commit(self, partition: int) -> list[asyncio.Future]:
-        """Apply the writes and send them to the changelog; the futures resolve on delivery.
+        """Apply the writes and send them to the changelog; the futures resolve on delivery."""
+        writes: dict[tuple[int, bytes], bytes | None] = {}
+        self.apply(partition, writes)
+        return send_changelog(self.table, writes)
+
+    def apply(self, partition: int, writes: dict[tuple[int, bytes], bytes | None]) -> None:
+        """Apply the writes to the table and note them in `writes` for the changelog, the last
+        value per key winning: a batch sends each key once however many of its articles wrote it.
         The partition is named explicitly — that of the by-source event being processed —
         because Faust would otherwise take the partition of whatever event it saw last."""
-        sent = []
         data = self.table.data
         for raw_key, value in self.pending.items():
             if value is None:
-                if data.pop(raw_key, None) is None:
+                if data.pop(raw_key, None) is None and (partition, raw_key) not in writes:
                     continue  # nothing to delete: no tombstone needed
             else:
                 data[raw_key] = value
-            sent.append(self.table.send_changelog(partition, raw_key, value, key_serializer="raw", value_serializer="raw"))
+            writes[(partition, raw_key)] = value
         self.pending.clear()
-        return sent
+
+
+def send_changelog(table: faust.Table, writes: dict[tuple[int, bytes], bytes | None]) -> list[asyncio.Future]:
+    """One changelog record per key; the futures resolve on delivery. A compacted changelog keeps
+    only the last value of a key, so the intermediate values of a batch were never needed."""
+    return [table.send_changelog(partition, raw_key, value, key_serializer="raw", value_serializer="raw")
+            for (partition, raw_key), value in writes.items()]
 
 
 # ---------------------------------------------------------------- time limit
@@ -281,7 +293,7 @@ class Newsclean:
 
     async def _clean_batch(self, events: Sequence[Any]) -> None:
         limits = self.settings.pipeline.limits
-        changelog: list[asyncio.Future] = []
+        writes: dict[tuple[int, bytes], bytes | None] = {}  # the batch's table writes, for the changelog
         outcomes: list[tuple[Prepared | Rejected, Any]] = []
         for event in events:
             message = event.message
@@ -296,8 +308,9 @@ class Newsclean:
             except Exception as exc:
                 outcome = _rejection(raw, exc, limits, origin, message.key)
             if isinstance(outcome, Prepared):
-                changelog.extend(store.commit(message.partition))
+                store.apply(message.partition, writes)
             outcomes.append((outcome, message))
+        changelog = send_changelog(self.seen, writes)
         accepted = [o for o, _ in outcomes if isinstance(o, Prepared)]
         found = iter(await self._entities(accepted))
         sends = []
