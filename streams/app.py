@@ -85,11 +85,11 @@ class TableStore:
     def delete(self, key: str) -> None:
         self.pending[key.encode()] = None
 
-    def commit(self, partition: int) -> list[asyncio.Future]:
+    async def commit(self, partition: int) -> list[asyncio.Future]:
         """Apply the writes and send them to the changelog; the futures resolve on delivery."""
         writes: dict[tuple[int, bytes], bytes | None] = {}
         self.apply(partition, writes)
-        return send_changelog(self.table, writes)
+        return await send_changelog(self.table, writes)
 
     def apply(self, partition: int, writes: dict[tuple[int, bytes], bytes | None]) -> None:
         """Apply the writes to the table and note them in `writes` for the changelog, the last
@@ -107,10 +107,15 @@ class TableStore:
         self.pending.clear()
 
 
-def send_changelog(table: faust.Table, writes: dict[tuple[int, bytes], bytes | None]) -> list[asyncio.Future]:
-    """One changelog record per key; the futures resolve on delivery. A compacted changelog keeps
-    only the last value of a key, so the intermediate values of a batch were never needed."""
-    return [table.send_changelog(partition, raw_key, value, key_serializer="raw", value_serializer="raw")
+async def send_changelog(table: faust.Table, writes: dict[tuple[int, bytes], bytes | None]) -> list[asyncio.Future]:
+    """One changelog record per key (a compacted changelog keeps only a key's last value); the
+    futures resolve on delivery. Sent straight to the producer rather than through
+    `Table.send_changelog`: its `send_soon` buffer holds 100 records, a batch writes hundreds, and
+    past 100 Faust stalls the stream in `wait_until_ebb` until the buffer drains one record per
+    loop iteration (about 0.05 s per batch alone, 0.15 s with two workers on two cores)."""
+    topic = table.changelog_topic
+    return [await topic.send(key=raw_key, value=value, partition=partition, key_serializer="raw", value_serializer="raw",
+                             callback=table._on_changelog_sent, force=True)  # now, not attached to the event
             for (partition, raw_key), value in writes.items()]
 
 
@@ -310,7 +315,7 @@ class Newsclean:
             if isinstance(outcome, Prepared):
                 store.apply(message.partition, writes)
             outcomes.append((outcome, message))
-        changelog = send_changelog(self.seen, writes)
+        changelog = await send_changelog(self.seen, writes)
         accepted = [o for o, _ in outcomes if isinstance(o, Prepared)]
         found = iter(await self._entities(accepted))
         sends = []
