@@ -114,7 +114,7 @@ def main() -> None:
     total_words = words(feed)
     distinct = len(set(texts))
 
-    settings = NerSettings()
+    settings = NerSettings(processes=0)  # `.nlp` in this process
     cached = load_extractor(settings)
     uncached = EntityExtractor(cached.nlp, cached.gazetteer, NerSettings(cache_size=0))
     ner_only = spacy.load(settings.model, exclude=list(EXCLUDED))

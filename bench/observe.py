@@ -119,8 +119,8 @@ class Sampler:
             for worker in self.workers:
                 try:
                     process = _worker_process(worker, processes)
-                    row["rss_mib"].append(round(process.memory_info().rss / 2**20, 1))
-                    row["cpu"].append(process.cpu_percent(None))  # since the previous sample
+                    row["rss_mib"].append(round(_family_rss(process) / 2**20, 1))
+                    row["cpu"].append(process.cpu_percent(None))  # since the previous sample (the worker process alone)
                 except (psutil.Error, AttributeError):
                     row["rss_mib"].append(None)
                     row["cpu"].append(None)
@@ -170,6 +170,17 @@ class Sampler:
         return out
 
 
+def _family_rss(process: psutil.Process) -> int:
+    """RSS of the worker and its children (the NER processes, each with its own model)."""
+    total = process.memory_info().rss
+    for child in process.children(recursive=True):
+        try:
+            total += child.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
 def _worker_process(worker, cache: dict[int, psutil.Process]) -> psutil.Process:
     """The Python worker itself: the child of py-spy when the worker runs under it."""
     pid = worker.proc.pid
@@ -192,23 +203,35 @@ class CpuMeter:
     workers: list
     _procs: list = field(default_factory=list)
     _start: tuple = ()
+    _base: dict = field(default_factory=dict)  # pid -> CPU seconds at `start()`
+    _started: bool = False
     result: dict = field(default_factory=dict)
 
     def _worker_cpu(self) -> float:
+        """Workers and their children (the NER processes): CPU used since `start()` by each."""
         total = 0.0
         for process in self._procs:
             try:
-                times = process.cpu_times()
-                total += times.user + times.system
+                family = [process, *process.children(recursive=True)]
             except psutil.Error:
-                pass
+                continue
+            for member in family:
+                try:
+                    times = member.cpu_times()
+                except psutil.Error:
+                    continue
+                used = times.user + times.system
+                total += used - self._base.setdefault(member.pid, 0.0 if self._started else used)
         return total
 
     def start(self) -> None:
         cache: dict[int, psutil.Process] = {}
         self._procs = [_worker_process(w, cache) for w in self.workers]
+        self._base, self._started = {}, False
+        self._worker_cpu()  # records each process's CPU so far as its baseline
+        self._started = True  # a process first seen later (a restarted pool) counts from zero
         machine = psutil.cpu_times()
-        self._start = (time.monotonic(), self._worker_cpu(), machine.user + machine.system + machine.nice + machine.irq + machine.softirq)
+        self._start = (time.monotonic(), 0.0, machine.user + machine.system + machine.nice + machine.irq + machine.softirq)
 
     def stop(self) -> dict:
         wall0, worker0, machine0 = self._start

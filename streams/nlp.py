@@ -1,7 +1,9 @@
 """spaCy NER, loaded once per worker: the `ner` component alone, a gazetteer ruler before it,
 batched `nlp.pipe` over headlines and paragraphs, and a bounded per-paragraph cache.
 
-No asyncio and no Kafka here: the worker calls `extract_many` in an executor."""
+No asyncio and no Kafka here: the worker calls `extract_many` in an executor. With
+`processes` > 0 the model itself runs in child processes (`streams.nlp_pool`); planning, the
+cache and merging stay here, so the entities are the same either way."""
 
 from __future__ import annotations
 
@@ -49,10 +51,29 @@ class NerSettings:
     gazetteer: str | None = None  # path of extra user patterns (JSON lines), added to the shipped list
     batch_size: int = 64  # texts per `nlp.pipe` batch
     cache_size: int = 50_000  # paragraph results kept (LRU); 0 turns the cache off
+    # Child processes running the model (0: in the caller's thread). 2 uses both cores of the
+    # reference machine: the model is ~80% of an NER-on worker's CPU (bench/README.md).
+    processes: int = 2
+
+    def __post_init__(self) -> None:
+        if self.processes < 0:
+            raise ValueError("processes must be 0 (in-thread) or more")
 
 
 def load_extractor(settings: NerSettings) -> EntityExtractor:
-    """Load the model and the gazetteer; raise `ModelMissing` or `GazetteerError` right away."""
+    """Load the model (here, or in `settings.processes` children) and the gazetteer; raise
+    `ModelMissing` or `GazetteerError` right away."""
+    if settings.processes == 0:
+        nlp, gazetteer = load_nlp(settings)
+        return EntityExtractor(nlp, gazetteer, settings)
+    from .nlp_pool import ModelPool
+
+    gazetteer = build_gazetteer(shipped_entries() + _user_entries(settings.gazetteer))  # bad file: fail here first
+    return EntityExtractor(None, gazetteer, settings, pool=ModelPool(settings, settings.processes))
+
+
+def load_nlp(settings: NerSettings):
+    """The spaCy pipeline (dash boundaries, gazetteer ruler, `ner`) and the gazetteer."""
     import spacy  # imported here so that `--no-ner` runs never pay for it
     from spacy.language import Language
 
@@ -72,7 +93,7 @@ def load_extractor(settings: NerSettings) -> EntityExtractor:
     # Before `ner`: the model then decodes around the gazetteer's spans instead of over them.
     ruler = nlp.add_pipe("entity_ruler", before="ner", config={"phrase_matcher_attr": "ORTH"})
     ruler.add_patterns(ruler_patterns(gazetteer))
-    return EntityExtractor(nlp, gazetteer, settings)
+    return nlp, gazetteer
 
 
 def mark_dash_boundaries(doc):
@@ -131,12 +152,17 @@ class ParagraphCache:
 
 
 class EntityExtractor:
-    def __init__(self, nlp, gazetteer: Gazetteer, settings: NerSettings) -> None:
-        self.nlp = nlp
+    def __init__(self, nlp, gazetteer: Gazetteer, settings: NerSettings, pool=None) -> None:
+        self.nlp = nlp  # None when `pool` (a `streams.nlp_pool.ModelPool`) runs the model
+        self.pool = pool
         self.gazetteer = gazetteer
         self.settings = settings
         self.cache = ParagraphCache(settings.cache_size)
         self._lock = threading.Lock()  # spaCy pipelines are not safe to share between threads
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
 
     def extract(self, headline: str, paragraphs: Sequence[str]) -> list[Entity]:
         return self.extract_many([(headline, paragraphs)])[0]
@@ -159,9 +185,8 @@ class EntityExtractor:
         return out
 
     def _model_spans(self, texts: list[str]) -> list[tuple[RawSpan, ...]]:
-        batch_size = self.settings.batch_size
         if self.cache.size <= 0:  # no reuse at all: every text goes through the model
-            return [_raw_spans(doc) for doc in self.nlp.pipe(texts, batch_size=batch_size)]
+            return self._run_model(texts)
         keys = [ParagraphCache.key(t) for t in texts]
         found: dict[int, tuple[RawSpan, ...]] = {}
         todo: dict[int, str] = {}
@@ -174,13 +199,18 @@ class EntityExtractor:
                 todo[key] = text
             else:
                 found[key] = cached
-        for key, doc in zip(todo, self.nlp.pipe(todo.values(), batch_size=batch_size)):
-            found[key] = _raw_spans(doc)
-            self.cache.put(key, found[key])
+        for key, spans in zip(todo, self._run_model(list(todo.values()))):
+            found[key] = spans
+            self.cache.put(key, spans)
         return [found[key] for key in keys]
 
+    def _run_model(self, texts: list[str]) -> list[tuple[RawSpan, ...]]:
+        if self.pool is not None:
+            return self.pool.spans(texts)
+        return [raw_spans(doc) for doc in self.nlp.pipe(texts, batch_size=self.settings.batch_size)]
 
-def _raw_spans(doc) -> tuple[RawSpan, ...]:
+
+def raw_spans(doc) -> tuple[RawSpan, ...]:
     return tuple((e.start_char, e.end_char, e.label_, e.ent_id_) for e in doc.ents)
 
 

@@ -35,16 +35,17 @@ SENTENCES = [
 
 @pytest.fixture(scope="module")
 def extractor() -> EntityExtractor:
-    return load_extractor(NerSettings())
+    return load_extractor(NerSettings(processes=0))  # in this process: tests read `.nlp`
 
 
 def mention_texts(entities, field="body"):
     return {(m.text, e.type) for e in entities for m in e.mentions if m.field == field}
 
 
-def test_nlp_missing_model_fails_at_load_with_install_hint():
+@pytest.mark.parametrize("processes", [0, 1])  # in this process, or reported by the NER process
+def test_nlp_missing_model_fails_at_load_with_install_hint(processes):
     with pytest.raises(ModelMissing, match=r"'en_core_web_nope'.*requirements/model\.txt"):
-        load_extractor(NerSettings(model="en_core_web_nope"))
+        load_extractor(NerSettings(model="en_core_web_nope", processes=processes))
 
 
 def test_nlp_loads_ner_only(extractor):

@@ -69,15 +69,17 @@ def ninjs_validator() -> Draft202012Validator:
     return Draft202012Validator(schema, registry=registry, format_checker=FormatChecker())
 
 
-def decode(raw: bytes, limits: Limits = Limits()) -> dict[str, Any]:
-    """Bytes to a JSON object. Rejects what a worker must not try to process."""
+def decode(raw: bytes, limits: Limits = Limits(), checked: bool = False) -> dict[str, Any]:
+    """Bytes to a JSON object. Rejects what a worker must not try to process. `checked`: these
+    bytes already passed `decode` (the worker's route agent), so the depth scan is skipped."""
     if len(raw) > limits.max_message_bytes:
         raise InvalidInput("too_large", f"{len(raw)} bytes > max_message_bytes={limits.max_message_bytes}")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidInput("not_utf8", str(exc)) from None
-    _check_depth(text, limits.max_json_depth)
+    if not checked:
+        _check_depth(text, limits.max_json_depth)
     try:
         doc = json.loads(text, object_pairs_hook=_reject_duplicate_keys)
     except InvalidInput:
@@ -175,11 +177,13 @@ def _parse_time(value: str) -> datetime:
 
 
 def parse_article(
-    doc: dict[str, Any], fallback_time: datetime | None = None, limits: Limits = Limits()
+    doc: dict[str, Any], fallback_time: datetime | None = None, limits: Limits = Limits(), checked: bool = False
 ) -> Article:
-    """A decoded JSON object to a validated `Article`. Raises `InvalidInput`."""
+    """A decoded JSON object to a validated `Article`. Raises `InvalidInput`. `checked`: the
+    same object already passed `parse_article`, so the schema validation is skipped."""
     ninjs = to_ninjs31(doc)
-    validate(ninjs)
+    if not checked:
+        validate(ninjs)
     body = main_body(ninjs)
     if body is None or not body["value"].strip():
         raise InvalidInput("no_body", "the article has no main body text")

@@ -20,6 +20,9 @@ from hypothesis import strategies as st
 from streams.core.models import MemoryStore
 from streams.core.ninjs import InvalidInput, Limits, decode, parse_article
 from streams.core.pipeline import PipelineSettings, Prepared, Rejected, prepare
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 SMALL = Limits(max_message_bytes=64 * 1024, max_paragraphs=50, max_json_depth=16)
 FAST = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -133,3 +136,12 @@ def test_decode_properties_dedup_keeps_or_removes_every_paragraph_unchanged(bodi
         texts = {p.index: p.text for p in article.paragraphs}
         assert all(texts[p.index] == p.text for p in result.kept)
         assert all(texts[r.index] == r.text for r in result.removed)
+
+
+def test_prepare_checked_skips_only_what_was_already_checked():
+    # `checked=True` (the worker's clean agent, after route validated the same bytes) must give
+    # the same decision as the full path on valid input.
+    for line in (EXAMPLES / "articles.jsonl").read_bytes().splitlines():
+        full = prepare(line, {"file": "x", "line": 1}, MemoryStore(), PipelineSettings())
+        fast = prepare(line, {"file": "x", "line": 1}, MemoryStore(), PipelineSettings(), checked=True)
+        assert fast == full

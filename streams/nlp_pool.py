@@ -1,0 +1,132 @@
+"""spaCy in child processes (`NEWSCLEAN_NER_PROCESSES`): the model runs outside the worker's
+interpreter, so it neither holds the GIL against the event loop nor is limited to one core.
+
+Only plain data crosses the boundary: a list of str goes in, a tuple of span tuples per text comes
+back (`RawSpan`). Planning, the paragraph cache and entity merging stay in the parent, which
+`streams.nlp.EntityExtractor` does; this module only answers "the model spans of these texts".
+
+Children are started with the spawn method (no forked copy of the worker's Kafka clients or event
+loop), load the model once in their initializer, ignore SIGINT/SIGTERM (the parent decides when
+to stop: it finishes its batch on SIGTERM and needs them for that), and exit on their own if the
+parent dies without shutting them down (SIGKILL)."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .nlp import NerSettings, RawSpan
+
+log = logging.getLogger("newsclean")
+
+# ---------------------------------------------------------------- in the child
+
+_nlp = None
+_batch_size = 64
+_failed: BaseException | None = None  # a load error, raised by every task so the parent sees it
+
+
+def _init(settings: NerSettings, parent: int) -> None:
+    global _nlp, _batch_size, _failed
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    threading.Thread(target=_exit_with, args=(parent,), name="newsclean-ner-watch", daemon=True).start()
+    from .nlp import load_nlp
+
+    try:
+        _nlp, _ = load_nlp(settings)
+        _batch_size = settings.batch_size
+        list(_nlp.pipe(["Warm-up in London."]))  # the first call allocates; keep it off the first batch
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent by `_ready`/`_spans`
+        _failed = exc
+
+
+def _exit_with(parent: int) -> None:
+    """The executor's queues do not tell a child that its parent was SIGKILLed: poll."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
+
+
+def _ready() -> int:
+    if _failed is not None:
+        raise _failed
+    return os.getpid()
+
+
+def _spans(texts: list[str]) -> list[tuple[RawSpan, ...]]:
+    if _failed is not None:
+        raise _failed
+    from .nlp import raw_spans
+
+    return [raw_spans(doc) for doc in _nlp.pipe(texts, batch_size=_batch_size)]
+
+
+# ---------------------------------------------------------------- in the parent
+
+
+class ModelPool:
+    """`processes` children, each with its own copy of the model. A batch is split into one
+    contiguous chunk per child, balanced by characters (the model's cost is about linear in
+    them), so even a one-article batch uses every core; results come back in input order."""
+
+    def __init__(self, settings: NerSettings, processes: int) -> None:
+        self.settings = settings
+        self.processes = processes
+        self.executor = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        executor = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=_init, initargs=(self.settings, os.getpid()))
+        try:
+            # One task per child, submitted together so each one is spawned now: a missing model
+            # stops the worker at start, and the first batch does not wait for the loading.
+            for future in [executor.submit(_ready) for _ in range(self.processes)]:
+                future.result()
+        except BaseException:
+            executor.shutdown(wait=False, cancel_futures=True)
+            raise
+        return executor
+
+    def spans(self, texts: Sequence[str]) -> list[tuple[RawSpan, ...]]:
+        if not texts:
+            return []
+        try:
+            return self._run(texts)
+        except BrokenProcessPool:
+            # A child died (killed, out of memory): one fresh pool, one more try; a second
+            # failure propagates and stops the worker with the batch uncommitted.
+            log.error("NER process pool broken; restarting it")
+            self.executor.shutdown(wait=False, cancel_futures=True)
+            self.executor = self._start()
+            return self._run(texts)
+
+    def _run(self, texts: Sequence[str]) -> list[tuple[RawSpan, ...]]:
+        futures = [self.executor.submit(_spans, chunk) for chunk in split(texts, self.processes)]
+        return [spans for future in futures for spans in future.result()]
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+def split(texts: Sequence[str], parts: int) -> list[list[str]]:
+    """At most `parts` contiguous, non-empty chunks of about equal total length."""
+    total = sum(len(t) for t in texts) or 1
+    chunks: list[list[str]] = [[]]
+    done = 0
+    for i, text in enumerate(texts):
+        # Start a new chunk when this one has its share and texts remain for the others.
+        if chunks[-1] and len(chunks) < parts and done >= total * len(chunks) / parts:
+            chunks.append([])
+        chunks[-1].append(text)
+        done += len(text)
+    return chunks

@@ -1,0 +1,78 @@
+"""The NER process pool (`NEWSCLEAN_NER_PROCESSES`) must give exactly the in-thread entities."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from streams.nlp import NerSettings, load_extractor
+from streams.nlp_pool import split
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def articles() -> list[tuple[str, list[str]]]:
+    out = []
+    for line in (EXAMPLES / "articles.jsonl").read_text().splitlines():
+        doc = json.loads(line)
+        out.append((doc["headlines"][0]["value"], doc["bodies"][0]["value"].split("\n\n")))
+    seed = json.loads((EXAMPLES / "seed-article.json").read_text())
+    out.append((seed["headlines"][0]["value"], seed["bodies"][0]["value"].split("\n\n")))
+    out.append(("FOOTBALL - KETTERING SIGN STRIKER PIETER VAN DER BERG", ["", "Daesh and ISIL were named.", "  "]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def in_thread():
+    return load_extractor(NerSettings(processes=0, cache_size=0))
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_pool_gives_the_in_thread_entities(in_thread, processes):
+    items = articles()
+    expected = in_thread.extract_many(items)
+    assert any(expected)
+    pooled = load_extractor(NerSettings(processes=processes))
+    try:
+        assert pooled.nlp is None and pooled.pool is not None
+        assert pooled.extract_many(items) == expected  # one batch, split over the processes
+        assert [pooled.extract(h, p) for h, p in items] == expected  # one article at a time (from the cache)
+        assert pooled.extract_many([]) == [] and pooled.extract("", []) == []
+    finally:
+        pooled.close()
+
+
+def test_pool_restarts_after_a_child_dies(in_thread):
+    items = articles()[:3]
+    pooled = load_extractor(NerSettings(processes=1, cache_size=0))
+    try:
+        for process in list(pooled.pool.executor._processes.values()):
+            process.kill()
+            process.join()
+        assert pooled.extract_many(items) == in_thread.extract_many(items)
+    finally:
+        pooled.close()
+
+
+@pytest.mark.parametrize(("lengths", "parts", "expected"), [
+    ([10, 10], 2, [[10], [10]]),
+    ([10, 10, 10, 10], 2, [[10, 10], [10, 10]]),
+    ([100, 1, 1], 2, [[100], [1, 1]]),
+    ([5], 3, [[5]]),
+    ([0, 0, 0], 2, [[0, 0, 0]]),
+    ([3, 3, 3], 1, [[3, 3, 3]]),
+])
+def test_split_keeps_order_and_balances_length(lengths, parts, expected):
+    texts = ["x" * n for n in lengths]
+    chunks = split(texts, parts)
+    assert [[len(t) for t in chunk] for chunk in chunks] == expected
+    assert [t for chunk in chunks for t in chunk] == texts
+
+
+def test_processes_setting_is_read_and_checked():
+    from streams.config import ConfigError, from_env
+
+    assert from_env({"NEWSCLEAN_NER_PROCESSES": "0"}).ner.processes == 0
+    assert from_env({}).ner.processes == NerSettings().processes
+    with pytest.raises(ConfigError, match="processes"):
+        from_env({"NEWSCLEAN_NER_PROCESSES": "-1"})
