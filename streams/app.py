@@ -94,7 +94,10 @@ class TableStore:
 
     def apply(self, partition: int, writes: dict[tuple[int, bytes], bytes | None]) -> None:
         """Apply the writes to the table and note them in `writes` for the changelog, the last
-        value per key winning: a batch sends each key once however many of its articles wrote it.
+        value per key winning: a batch sends each key once however many of its articles wrote it,
+        at the place of its last write. That order keeps what a crash leaves (a prefix of the
+        records) consistent: an article's index record still precedes every entry value that
+        carries its sighting (`streams.core.boilerplate`).
         The partition is named explicitly — that of the by-source event being processed —
         because Faust would otherwise take the partition of whatever event it saw last."""
         data = self.table.data
@@ -104,6 +107,7 @@ class TableStore:
                     continue  # nothing to delete: no tombstone needed
             else:
                 data[raw_key] = value
+            writes.pop((partition, raw_key), None)  # to the end: the place of the last write
             writes[(partition, raw_key)] = value
         self.pending.clear()
 

@@ -166,6 +166,8 @@ def _index(store: SeenStore, prefix: str, bucket: int, fingerprints: Sequence[in
     count_key = f"{prefix}:t{bucket}"
     value = store.get(count_key)
     (records,) = _COUNT.unpack(value) if value else (0,)
+    while store.get(f"{count_key}.{records}") is not None:
+        records += 1  # a record whose count write a crash cut off: never overwrite it
     store.set(f"{count_key}.{records}", struct.pack(f"<{len(fingerprints)}Q", *fingerprints))
     store.set(count_key, _COUNT.pack(records + 1))
 

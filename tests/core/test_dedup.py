@@ -169,3 +169,55 @@ def test_dedup_results_do_not_depend_on_the_process_hash_seed():
         outputs.add(run.stdout)
     assert len(outputs) == 1
     assert json.loads(outputs.pop())  # something was removed, the same way each time
+
+
+class _Changelog(MemoryStore):
+    """A store that notes every write in order, as the table's changelog receives them."""
+
+    __slots__ = ("writes",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[tuple[str, bytes | None]] = []
+
+    def set(self, key: str, value: bytes) -> None:
+        super().set(key, value)
+        self.writes.append((key, value))
+
+    def delete(self, key: str) -> None:
+        super().delete(key)
+        self.writes.append((key, None))
+
+
+def _fingerprint_entries(store: MemoryStore) -> dict[str, bytes]:
+    return {k: v for k, v in store.data.items() if len(k.partition(":")[2]) == 16}
+
+
+@settings(max_examples=80, deadline=None)
+@given(streams(), st.integers(min_value=0), st.booleans())
+def test_dedup_a_crash_after_any_write_leaves_nothing_that_expiry_cannot_find(stream, cut, coalesced):
+    """A SIGKILL keeps a prefix of a batch's changelog records; the batch is then processed
+    again. Whatever the cut, once the horizon has passed the state holds exactly what an
+    uninterrupted run holds: no entry survives without the index record that expires it."""
+    dedup = DedupSettings()
+    recorded = _Changelog()
+    for item in stream:
+        deduplicate(item, recorded, dedup)
+    writes = recorded.writes
+    if coalesced:  # one record per key, at the place of its last write (streams.app.TableStore.apply)
+        last: dict[str, bytes | None] = {}
+        for key, value in writes:
+            last.pop(key, None)
+            last[key] = value
+        writes = list(last.items())
+    survived = MemoryStore()
+    for key, value in writes[: cut % (len(writes) + 1)]:
+        survived.set(key, value) if value is not None else survived.delete(key)
+    reference = MemoryStore()
+    later = [Article(f"urn:test:dedup:late:{n}", "1", START + timedelta(days=30), source, "Later",
+                     (Paragraph(0, "A line from a month later."),), {})
+             for n, source in enumerate(["Isles Courier", "Mainland Herald"])]
+    for store in (survived, reference):
+        for item in [*stream, *later]:  # the batch again after the restart, then a month on
+            deduplicate(item, store, dedup)
+    assert _fingerprint_entries(survived) == _fingerprint_entries(reference)
