@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.errors import TopicAlreadyExistsError
+
+from .topics import create_missing
 
 async def ensure_replay_topics(
     admin: AIOKafkaAdminClient, output: str, dlq: str, state: str, partitions: int, record_bytes: int
@@ -26,12 +27,7 @@ async def ensure_replay_topics(
         NewTopic(dlq, 1, 1, topic_configs=sized),  # dead letters are stamped when they are written
         NewTopic(state, 1, 1, topic_configs={"cleanup.policy": "compact"}),
     ]
-    for topic in wanted:
-        if topic.name not in existing:
-            try:
-                await admin.create_topics([topic])
-            except TopicAlreadyExistsError:  # a concurrent replay created it
-                pass
+    await create_missing(admin, wanted, existing)
     warning = await _time_deletion(admin, output) if output in existing else ""
     return [warning] if warning else []
 

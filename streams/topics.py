@@ -91,12 +91,7 @@ async def _ensure(admin: AIOKafkaAdminClient, settings: Settings) -> None:
         NewTopic(settings.output_topic, settings.partitions, 1, topic_configs={"cleanup.policy": "compact", **sized}),
         NewTopic(settings.dlq_topic, 1, 1, topic_configs=sized),
     ]
-    for topic in wanted:
-        if topic.name not in existing:
-            try:
-                await admin.create_topics([topic])
-            except TopicAlreadyExistsError:  # another worker created it first
-                pass
+    await create_missing(admin, wanted, existing)
 
 
 def _connect_failure(settings: Settings, exc: BaseException, logged: list[str]) -> str:
@@ -107,3 +102,14 @@ def _connect_failure(settings: Settings, exc: BaseException, logged: list[str]) 
     cause = causes[-1] if causes else (str(exc) or type(exc).__name__)
     hint = " (check NEWSCLEAN_SASL_USERNAME / NEWSCLEAN_SASL_PASSWORD)" if "Authentication" in cause else ""
     return f"cannot connect to Kafka at {settings.broker_url} ({who}): {cause}{hint}"
+
+
+async def create_missing(admin: AIOKafkaAdminClient, wanted: list[NewTopic], existing: set[str]) -> None:
+    """Create the topics of `wanted` not in `existing`; one created meanwhile by another worker
+    or replay is fine."""
+    for topic in wanted:
+        if topic.name not in existing:
+            try:
+                await admin.create_topics([topic])
+            except TopicAlreadyExistsError:
+                pass

@@ -94,7 +94,7 @@ class ChaosResult:
         return "\n".join(lines)
 
 
-def _free_ports(count: int) -> list[int]:
+def free_ports(count: int) -> list[int]:
     sockets = [socket.socket() for _ in range(count)]
     try:
         for sock in sockets:
@@ -110,7 +110,7 @@ class PrivateBroker:
 
     def __init__(self, home: Path) -> None:
         self.home = home
-        self.port, self.controller_port = _free_ports(2)
+        self.port, self.controller_port = free_ports(2)
 
     @property
     def bootstrap(self) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
@@ -28,6 +27,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import RecordMetadata
 
 from streams import broker
+
+from .chaos import free_ports
 
 HERE = Path(__file__).parent
 MAX_MESSAGE = 16 * 1024 * 1024  # the local broker's message.max.bytes
@@ -164,24 +165,13 @@ def consume_until(bootstrap_servers: str) -> Callable:
     return until
 
 
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
 @pytest.fixture(scope="session")
 async def sasl_broker(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SaslBroker]:
     """A second broker with a SASL_PLAINTEXT listener; its own data dir, the shared jars."""
     home = tmp_path_factory.mktemp("kafka-sasl")
     await asyncio.to_thread(broker.fetch_jars)
     (home / "lib").symlink_to(broker.default_home() / "lib")
-    port, controller_port, sasl_port = _free_ports(3)
+    port, controller_port, sasl_port = free_ports(3)
     found = SaslBroker(bootstrap_servers=f"127.0.0.1:{sasl_port}", plaintext_servers=f"127.0.0.1:{port}",
                        scram_user=("scram-alice", "scram-secret-1"), plain_user=("plain-bob", "plain-secret-2"))
     # a thread: start() runs its own event loop for the readiness probe

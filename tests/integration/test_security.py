@@ -26,7 +26,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from streams import broker
 from streams.process import WorkerProcess
 
-from .chaos import Tail, _free_ports
+from .chaos import Tail, free_ports
 from .synthetic import START, article
 from .workers import Pipeline, make_pipeline
 
@@ -143,7 +143,7 @@ async def tls_broker(tmp_path_factory):
     home = tmp_path_factory.mktemp("kafka-tls")
     await asyncio.to_thread(broker.fetch_jars)
     (home / "lib").symlink_to(broker.default_home() / "lib")
-    port, controller, ssl_port = _free_ports(3)
+    port, controller, ssl_port = free_ports(3)
     keystore, ca = home / "broker.p12", home / "ca.pem"
     keytool = ["keytool", "-noprompt", "-storepass", STOREPASS, "-keystore", str(keystore), "-storetype", "PKCS12"]
     subprocess.run([*keytool, "-genkeypair", "-alias", "broker", "-keyalg", "RSA", "-keysize", "2048", "-validity", "2",
