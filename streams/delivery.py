@@ -130,9 +130,11 @@ class ReleasingConsumer(aiokafka_driver.Consumer):
             tp, offset = message.tp, message.offset
             if message.generation_id != self.app.consumer_generation_id:
                 continue  # fetched before a rebalance; the seek after it brings it again
-            expected = await self._expected(tp)
-            if message.generation_id != self.app.consumer_generation_id:
-                continue  # a rebalance came while the committed offset was asked for
+            expected = self.expected.get(tp)
+            if expected is None:
+                expected = await self._expected(tp)
+                if message.generation_id != self.app.consumer_generation_id:
+                    continue  # a rebalance came while the committed offset was asked for
             if offset > expected:
                 self.skipped[tp] = max(self.skipped.get(tp, -1), offset)
             elif offset == expected:
@@ -179,9 +181,12 @@ class ReleasingConsumer(aiokafka_driver.Consumer):
         """Whether the fetch position of `tp` has stayed past its expected offset for a while
         with no message of `tp` on its way to the agents (handed to a stream and not acked)."""
         expected = await self._expected(tp)
+        if max(self.in_flight.get(tp, ()), default=-1) >= expected:
+            self.idle.pop(tp, None)
+            return False  # on its way: no need to ask the consumer thread for the position
         thread = self._thread
         position = await thread.call_thread(_position, thread._ensure_consumer(), tp)
-        if position is None or position <= expected or max(self.in_flight.get(tp, ()), default=-1) >= expected:
+        if position is None or position <= expected:
             self.idle.pop(tp, None)
             return False
         seen = self.idle.get(tp)
