@@ -251,15 +251,18 @@ def find_boilerplate(
                 pinned = min(1.0, (shape.count(" ") - shape.count("\x00")) / max(key.words, 1))
                 removed[position] = _furniture(paragraph, fingerprint, pinned)
 
-    if added:
-        # The index record before the entries it lists: a crash keeps a prefix of these writes
-        # (one changelog partition, in order), so an entry is never kept without its index
-        # record; reprocessing adds back the entries that were cut, under a new record.
+    if record:
+        # A crash keeps a prefix of these writes (one changelog partition, in order), and the
+        # batch is processed again. So the index record goes before the entries it lists (an
+        # entry is never kept without it; reprocessing adds back the cut entries under a new
+        # record), and the bucket joins the live range even when reprocessing adds nothing (its
+        # entries and index survived, the meta write after them did not).
         bucket = seconds // settings.bucket_seconds
-        _index(store, prefix, bucket, added)
         meta[1], meta[2] = min(meta[1], bucket), max(meta[2], bucket)
-        for key, value in entry_writes:
-            put(key, value)
+        if added:
+            _index(store, prefix, bucket, added)
+            for key, value in entry_writes:
+                put(key, value)
     new_meta = _META.pack(*meta)
     if new_meta != meta_value:
         put(f"{prefix}:meta", new_meta)

@@ -193,7 +193,7 @@ def _fingerprint_entries(store: MemoryStore) -> dict[str, bytes]:
     return {k: v for k, v in store.data.items() if len(k.partition(":")[2]) == 16}
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(streams(), st.integers(min_value=0), st.booleans())
 def test_dedup_a_crash_after_any_write_leaves_nothing_that_expiry_cannot_find(stream, cut, coalesced):
     """A SIGKILL keeps a prefix of a batch's changelog records; the batch is then processed
