@@ -40,8 +40,8 @@ import orjson
 from .config import ConfigError, Settings, from_env
 from .core.envelope import Origin, dead_letter
 from .core.models import Entity
-from .core.ninjs import InvalidInput, Limits, decode, parse_article
-from .core.pipeline import Extractor, Prepared, Processed, Rejected, enrich, finish, prepare
+from .core.ninjs import InvalidInput, Limits, decode, read_item, source_of
+from .core.pipeline import Extractor, Prepared, Processed, Rejected, Skipped, enrich, finish, prepare
 from .delivery import KafkaApp, Outgoing, deliver
 from .metrics import Metrics
 from . import logs
@@ -294,16 +294,18 @@ class Newsclean:
         limits = self.settings.pipeline.limits
         try:
             with Deadline(limits.max_article_seconds):
-                article = parse_article(decode(raw, limits), _timestamp(message), limits)
+                # every valid item goes on, text or not: `clean` decides, in the item's stream order
+                item = read_item(decode(raw, limits), _timestamp(message), "record_timestamp", limits,
+                                 self.settings.pipeline.input)
         except Exception as exc:
             rejected = _rejection(raw, exc, limits, origin, message.key)
             self.metrics.count(rejected)
             return self._rejected(rejected)
         return Outgoing(
             self.by_source,
-            key=article.source.encode(),
+            key=source_of(item.ninjs).encode(),
             value=raw,
-            timestamp=article.event_time.timestamp(),
+            timestamp=item.event_time.timestamp(),
             headers=[(ORIGIN_HEADER, orjson.dumps(origin)), (INPUT_TIME_HEADER, str(message.timestamp or "").encode()),
                      (CHECKED_HEADER, b"1")],
             instead=lambda exc: self._dead_letter(raw, _refused("the article", len(raw), exc), origin, message.key),
@@ -320,7 +322,7 @@ class Newsclean:
     async def _clean_batch(self, messages: Sequence[Any]) -> None:
         limits = self.settings.pipeline.limits
         writes: dict[tuple[int, bytes], bytes | None] = {}  # the batch's table writes, for the changelog
-        outcomes: list[tuple[Prepared | Rejected, Any]] = []
+        outcomes: list[tuple[Prepared | Processed | Skipped | Rejected, Any]] = []
         for message in messages:
             self.positions[message.tp] = message.offset + 1
             store = TableStore(self.seen)
@@ -343,7 +345,10 @@ class Newsclean:
             if isinstance(outcome, Prepared):
                 outcome = self._finish(outcome, next(found), message)
             self.metrics.count(outcome)
-            sends.append(self._envelope(outcome, message) if isinstance(outcome, Processed) else self._rejected(outcome))
+            if isinstance(outcome, Processed):  # cleaned or passed
+                sends.append(self._envelope(outcome, message))
+            elif isinstance(outcome, Rejected):
+                sends.append(self._rejected(outcome))
         await deliver(sends, changelog)
 
     async def _entities(self, accepted: list[Prepared]) -> list[list[Entity] | BaseException]:

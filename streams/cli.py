@@ -67,7 +67,8 @@ def _clean(args: argparse.Namespace) -> int:
         out = sys.stdout.buffer if args.output == "-" else files.enter_context(open(args.output, "wb"))
         dlq = files.enter_context(open(args.dlq, "wb")) if args.dlq else None
         tally = clean_file(args.input, out, dlq, settings.pipeline, extractor, store)
-    print(f"newsclean: read {tally.read}, wrote {tally.written}, dead-lettered {tally.dead_lettered}", file=sys.stderr)
+    print(f"newsclean: read {tally.read}, wrote {tally.written} ({tally.passed} passed without cleaning), "
+          f"skipped {tally.skipped}, dead-lettered {tally.dead_lettered}", file=sys.stderr)
     return 0
 
 

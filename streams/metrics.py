@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from .core.pipeline import Processed, Rejected
+from .core.pipeline import Passed, Processed, Rejected, Skipped
 
 
 class Metrics:
@@ -13,6 +13,8 @@ class Metrics:
         r = self.registry
         self.articles_in = Counter("newsclean_articles_in", "Input messages read", registry=r)
         self.articles_out = Counter("newsclean_articles_out", "Envelopes written to the output topic", registry=r)
+        self.passed = Counter("newsclean_passed", "Valid items written without cleaning (status passed)", ["why"], registry=r)
+        self.skipped = Counter("newsclean_skipped", "Valid items not cleaned and not written (NEWSCLEAN_NON_TEXT=skip)", ["why"], registry=r)
         self.dead_lettered = Counter("newsclean_dead_lettered", "Messages sent to the dead-letter topic", ["reason"], registry=r)
         self.paragraphs_removed = Counter("newsclean_paragraphs_removed", "Paragraphs removed", ["reason"], registry=r)
         self.ner_seconds = Histogram(
@@ -22,11 +24,17 @@ class Metrics:
         self.consumer_lag = Gauge("newsclean_consumer_lag", "Records behind the end of each assigned partition", ["topic", "partition"], registry=r)
         self.table_keys = Gauge("newsclean_seen_table_keys", "Keys in the rolling hash table held by this worker", registry=r)
 
-    def count(self, outcome: Processed | Rejected) -> None:
+    def count(self, outcome: Processed | Skipped | Rejected) -> None:
         if isinstance(outcome, Rejected):
             self.dead_lettered.labels(outcome.reason).inc()
             return
+        if isinstance(outcome, Skipped):
+            self.skipped.labels(outcome.why).inc()
+            return
         self.articles_out.inc()
+        if isinstance(outcome, Passed):
+            self.passed.labels(outcome.why).inc()
+            return
         for reason in ("repeat", "near_repeat", "boilerplate"):
             removed = outcome.envelope["counts"][reason]
             if removed:

@@ -123,7 +123,8 @@ def _object(src: dict[str, Any], target: dict[str, Any], out_path: tuple, in_pat
                 place("uri", absolute_uri(value, ctx.uri_prefix), here)
                 continue
             if key in ("altids", "altIds") and isinstance(value, dict):
-                place("altIds", [{"role": k, "value": v} for k, v in value.items()], here)
+                ctx.unmapped.extend(f"{here}/{k}" for k, v in value.items() if not isinstance(v, str))
+                place("altIds", [{"role": k, "value": v} for k, v in value.items() if isinstance(v, str)], here)
                 continue
             if key in ("renditions", "associations") and isinstance(value, dict):
                 value = _named_list(value, out_path + (key,), here, ctx)
