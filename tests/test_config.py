@@ -13,6 +13,13 @@ def test_config_defaults_and_overrides():
     assert from_env({}).output_topic == "newsclean-clean"
 
 
+def test_config_input_settings_are_read():
+    settings = from_env({"NEWSCLEAN_NON_TEXT": "skip", "NEWSCLEAN_NINJS_VERSION": "1.2", "NEWSCLEAN_URI_PREFIX": "tag:x,2024:"})
+    given = settings.pipeline.input
+    assert (given.non_text, given.ninjs_version, given.uri_prefix) == ("skip", "1.2", "tag:x,2024:")
+    assert from_env({}).pipeline.input.non_text == "pass"
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
@@ -23,6 +30,8 @@ def test_config_defaults_and_overrides():
         ({"NEWSCLEAN_INPUT_PATTERN": "("}, "not a regex"),
         ({"NEWSCLEAN_SECURITY_PROTOCOL": "SASL_SSL"}, "SASL needs"),
         ({"NEWSCLEAN_HORIZON_DAYS": "0"}, "invalid DedupSettings"),
+        ({"NEWSCLEAN_NON_TEXT": "drop"}, "invalid InputSettings"),
+        ({"NEWSCLEAN_NINJS_VERSION": "4.2"}, "invalid InputSettings"),
     ],
 )
 def test_config_rejects_bad_values_naming_the_variable(env, message):

@@ -45,7 +45,7 @@ _RENAMED = {
 }
 # Nested names that changed with the structure: (input name, 3.1 name), used where the 3.1 object
 # lacks the input name and has the other.
-_ALIASES = (("rel", "role"), ("mimetype", "contentType"), ("geometry_geojson", "geoJSON"))
+_ALIASES = (("rel", "role"), ("mimetype", "contentType"), ("geometry_geojson", "geoJSON"), ("ticker", "symbol"))
 # Enumerated values that 2.0 renamed: (3.1 property, 1.x value) -> 3.1 value.
 _VALUES = {("representationType", "complete"): "full", ("representationType", "incomplete"): "partial"}
 _TEXT_FIELDS = {"headline_": "headlines", "body_": "bodies", "description_": "descriptions"}
