@@ -39,20 +39,25 @@ def rfc3339(value: str) -> str | None:
 
 
 def loosen_times(node: Any, names: frozenset[str]) -> Any:
-    """A copy of `node` with every near-ISO string under a date-time property name (lower-cased
-    `names`) rewritten in RFC 3339; other values are shared, not copied."""
+    """`node` with every near-ISO string under a date-time property name (lower-cased `names`)
+    rewritten in RFC 3339. Copies only the containers on the way to a rewritten value; the
+    input is never modified."""
     if isinstance(node, dict):
-        out = {}
+        changed = None
         for key, value in node.items():
-            if isinstance(value, str) and key.lower() in names:
-                out[key] = rfc3339(value) or value
+            if isinstance(value, str):
+                new = (rfc3339(value) or value) if key.lower() in names else value
             elif isinstance(value, (dict, list)):
-                out[key] = loosen_times(value, names)
+                new = loosen_times(value, names)
             else:
-                out[key] = value
-        return out
+                continue
+            if new is not value:
+                changed = changed or dict(node)
+                changed[key] = new
+        return node if changed is None else changed
     if isinstance(node, list):
-        return [loosen_times(v, names) if isinstance(v, (dict, list)) else v for v in node]
+        out = [loosen_times(v, names) if isinstance(v, (dict, list)) else v for v in node]
+        return node if all(a is b for a, b in zip(out, node)) else out
     return node
 
 

@@ -12,7 +12,7 @@ and the conversion to 3.1 deals with such values (README "Input formats")."""
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import jsonschema_rs
@@ -59,9 +59,13 @@ def detect(doc: dict[str, Any], assumed: str = "auto") -> tuple[str, tuple[str, 
         return claim, ()
     if assumed != "auto" and allowed is VERSIONS:
         return assumed, ()
-    names = doc.keys()
-    candidates = tuple(v for v in reversed(allowed) if _covers(v, names)) or tuple(reversed(allowed))
+    candidates = _candidates(allowed, frozenset(doc))
     return candidates[0], candidates[1:]
+
+
+@lru_cache(maxsize=4096)  # the items of one feed share a handful of key sets
+def _candidates(allowed: tuple[str, ...], names: frozenset[str]) -> tuple[str, ...]:
+    return tuple(v for v in reversed(allowed) if _covers(v, names)) or tuple(reversed(allowed))
 
 
 def check(doc: dict[str, Any], version: str, others: tuple[str, ...] = ()) -> str:
