@@ -111,7 +111,7 @@ def test_decode_properties_valid_articles_round_trip(uri, version, source, headl
            "headlines": [{"role": "main", "value": headline}], "bodies": [body],
            "altIds": [{"role": "source", "value": source}]}
     if not expected:
-        return  # nothing visible in the HTML: rejected as no_body, checked elsewhere
+        return  # nothing visible in the HTML: passed as no_text, checked elsewhere
     article = parse_article(decode(orjson.dumps(doc), SMALL), None, SMALL)
     assert (article.uri, article.version, article.source, article.headline, article.event_time) == (
         uri, version, source, headline.strip(), when)
