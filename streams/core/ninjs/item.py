@@ -130,7 +130,7 @@ def loosen(doc: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
             out["uri"] = guid
         elif guid != out["uri"]:
             unmapped.append("guid")
-    return loosen_times(out, versions.date_time_names()), unmapped
+    return loosen_times(out, versions.date_time_names(), versions.timeless_names()), unmapped
 
 
 def _check_uri(uri: Any) -> None:

@@ -38,17 +38,19 @@ def rfc3339(value: str) -> str | None:
     return f"{date}T{hours_minutes}{seconds or ':00'}{'.' + fraction if fraction else ''}{zone}"
 
 
-def loosen_times(node: Any, names: frozenset[str]) -> Any:
+def loosen_times(node: Any, names: frozenset[str], skip: frozenset[str] = frozenset()) -> Any:
     """`node` with every near-ISO string under a date-time property name (lower-cased `names`)
-    rewritten in RFC 3339. Copies only the containers on the way to a rewritten value; the
-    input is never modified."""
+    rewritten in RFC 3339, not looking inside properties named in `skip`. Copies only the
+    containers on the way to a rewritten value; the input is never modified."""
     if isinstance(node, dict):
         changed = None
         for key, value in node.items():
             if isinstance(value, str):
                 new = (rfc3339(value) or value) if key.lower() in names else value
             elif isinstance(value, (dict, list)):
-                new = loosen_times(value, names)
+                if key.lower() in skip:
+                    continue
+                new = loosen_times(value, names, skip)
             else:
                 continue
             if new is not value:
@@ -56,7 +58,7 @@ def loosen_times(node: Any, names: frozenset[str]) -> Any:
                 changed[key] = new
         return node if changed is None else changed
     if isinstance(node, list):
-        out = [loosen_times(v, names) if isinstance(v, (dict, list)) else v for v in node]
+        out = [loosen_times(v, names, skip) if isinstance(v, (dict, list)) else v for v in node]
         return node if all(a is b for a, b in zip(out, node)) else out
     return node
 

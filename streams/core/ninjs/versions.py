@@ -11,6 +11,7 @@ and the conversion to 3.1 deals with such values (README "Input formats")."""
 
 from __future__ import annotations
 
+import json
 import re
 from functools import cache, lru_cache
 from typing import Any
@@ -142,6 +143,32 @@ def top_level_names(version: str) -> tuple[frozenset[str], tuple[re.Pattern[str]
 def _covers(version: str, names: Any) -> bool:
     known, patterns = top_level_names(version)
     return all(n in known or n == "$schema" or any(p.match(n) for p in patterns) for n in names)
+
+
+@cache
+def timeless_names() -> frozenset[str]:
+    """Lower-cased property names whose value can hold no date-time in any ninjs schema (no
+    date-time format and no reference inside), e.g. `bodies`, `headlines`: the time leniency
+    does not walk into them."""
+    seen: dict[str, bool] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            props = node.get("properties")
+            if isinstance(props, dict):
+                for name, sub in props.items():
+                    text = json.dumps(sub)
+                    timeless = '"date-time"' not in text and '"$ref"' not in text
+                    seen[name.lower()] = seen.get(name.lower(), True) and timeless
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for version in VERSIONS:
+        walk(schemas.load(schemas.ninjs_name(version)))
+    return frozenset(name for name, timeless in seen.items() if timeless)
 
 
 @cache
