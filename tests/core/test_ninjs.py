@@ -246,3 +246,9 @@ def test_ninjs_uri_prefix_is_configurable():
 def test_ninjs_input_settings_reject_unknown_values(bad):
     with pytest.raises(ValueError):
         InputSettings(**bad)
+
+
+@pytest.mark.parametrize("bare", ["[", "a%zz", "x y", "é/ü?q=1", "#frag"])
+def test_ninjs_any_bare_legacy_uri_becomes_a_valid_31_uri(bare):
+    item = read_item({"uri": bare, "headline": "h"})
+    assert item.uri.startswith("urn:newsclean:") and is_valid_31(item.ninjs)

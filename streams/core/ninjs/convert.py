@@ -224,7 +224,8 @@ def absolute_uri(value: str, prefix: str) -> str:
     the same id behind `prefix`, percent-encoded where a URI needs it."""
     if _is_uri(value):
         return value
-    for safe in ("!$&'()*+,;=:@/?#[]%-._~", "!$&'()*+,;=:@/?#[]-._~"):
+    # keep what a URI allows; then escape `%` too (a stray one); then everything but unreserved
+    for safe in ("!$&'()*+,;=:@/?#%", "!$&'()*+,;=:@/?", ""):
         candidate = prefix + quote(value, safe=safe)
         if _is_uri(candidate):
             return candidate
