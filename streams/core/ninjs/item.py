@@ -78,8 +78,8 @@ def read_item(
     """Raises `InvalidInput`. `fallback_time` is the event time of an item without any time field
     (`fallback_source` names where it came from); without one it is the Unix epoch ("fallback").
     `checked`: the same object already passed `read_item`, so the schema validation is skipped."""
-    version, others = versions.detect(doc, settings.ninjs_version)
     loose, unmapped = loosen(doc)
+    version, others = versions.detect(loose, settings.ninjs_version, original=doc)
     _check_uri(loose.get("uri"))
     if not checked:
         version = versions.check(loose, version, others)

@@ -52,10 +52,11 @@ def declared(doc: dict[str, Any]) -> tuple[str | None, tuple[str, ...]]:
     return None, VERSIONS
 
 
-def detect(doc: dict[str, Any], assumed: str = "auto") -> tuple[str, tuple[str, ...]]:
-    """The version to validate against, and the other candidates to try (newest first) when it
-    came from the shape alone."""
-    claim, allowed = declared(doc)
+def detect(doc: dict[str, Any], assumed: str = "auto", original: dict[str, Any] | None = None) -> tuple[str, tuple[str, ...]]:
+    """The version to validate `doc` against, and the other candidates to try (newest first) when
+    it came from the shape alone. `original`: the item before the leniency step, which may have
+    removed its `$schema` declaration."""
+    claim, allowed = declared(original if original is not None else doc)
     if claim is not None:
         return claim, ()
     if assumed != "auto" and allowed is VERSIONS:
