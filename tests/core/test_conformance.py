@@ -1,8 +1,10 @@
 """The IPTC ninjs conformance suite (../shared/ninjs/conformance): every should_pass document of every
 version is accepted (cleaned or passed, its output valid ninjs 3.1), every should_fail one is
-dead-lettered. A document that declares no version is read as its directory's version
-(NEWSCLEAN_NINJS_VERSION): the suite holds the same bare document as invalid in 1.0 and valid in
-1.2. Without that setting (auto) every should_pass document is still accepted."""
+dead-lettered, with the strict settings a conformance check needs: a document that declares no
+version is read as its directory's version (NEWSCLEAN_NINJS_VERSION; the suite holds the same bare
+document as invalid in 1.0 and valid in 1.2) and properties no ninjs version defines are errors
+(NEWSCLEAN_UNKNOWN_FIELDS=reject; the default lists them as unmapped). With the defaults every
+should_pass document is still accepted."""
 
 from pathlib import Path
 
@@ -20,7 +22,10 @@ FAIL = [p for p in DOCS if p.parent.name == "should_fail"]
 
 
 def _outcome(path: Path, version: str):
-    settings = PipelineSettings(input=InputSettings(ninjs_version=version))
+    """Pinned to a version: the strict conformance reading (unknown properties are errors);
+    "auto": the defaults a newsroom runs with."""
+    strict = InputSettings(ninjs_version=version, unknown_fields="reject") if version != "auto" else InputSettings()
+    settings = PipelineSettings(input=strict)
     return prepare(path.read_bytes(), {"file": str(path), "line": 1}, MemoryStore(), settings)
 
 

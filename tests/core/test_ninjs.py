@@ -91,7 +91,6 @@ def test_ninjs_decode_checked_parses_without_the_checks():
     [
         ({"uri": 5}, "schema"),
         ({"headlines": "not a list"}, "schema"),
-        ({"unknownField": 1}, "schema"),
         # the format checks run: none of these is a date-time or a uri
         ({"versionCreated": "yesterday"}, "schema"),
         ({"uri": "not a uri at all"}, "schema"),
@@ -242,7 +241,7 @@ def test_ninjs_uri_prefix_is_configurable():
     assert item.uri == "tag:example.com,2024:id%2017" and is_valid_31(item.ninjs)
 
 
-@pytest.mark.parametrize("bad", [{"ninjs_version": "4.0"}, {"non_text": "drop"}])
+@pytest.mark.parametrize("bad", [{"ninjs_version": "4.0"}, {"non_text": "drop"}, {"unknown_fields": "keep"}])
 def test_ninjs_input_settings_reject_unknown_values(bad):
     with pytest.raises(ValueError):
         InputSettings(**bad)
@@ -252,3 +251,29 @@ def test_ninjs_input_settings_reject_unknown_values(bad):
 def test_ninjs_any_bare_legacy_uri_becomes_a_valid_31_uri(bare):
     item = read_item({"uri": bare, "headline": "h"})
     assert item.uri.startswith("urn:newsclean:") and is_valid_31(item.ninjs)
+
+
+def test_ninjs_vendor_fields_are_listed_as_unmapped_or_rejected():
+    vendor = {**ARTICLE, "priority": 6, "service": [{"code": "n"}], "extra": {"k": "v"}}
+    item = read_item(vendor)
+    assert item.unmapped == ("priority", "service", "extra") and "priority" not in item.ninjs
+    with pytest.raises(InvalidInput) as caught:
+        read_item(vendor, settings=InputSettings(unknown_fields="reject"))
+    assert caught.value.reason == "schema"
+
+
+def test_ninjs_a_superdesk_item_with_vendor_fields_and_guids_is_read():
+    item = read_item({
+        "guid": "urn:newsml:localhost:5000:2017-08-24T04:38:34.123:abc", "type": "text", "version": "2",
+        "versioncreated": "2017-08-24T04:38:34+0000", "firstpublished": "2017-08-24T04:38:34+0000", "priority": 6,
+        "headline": "H", "body_html": "<p>Para one.</p><p>Para two.</p>", "byline": "B", "pubstatus": "usable",
+        "service": [{"code": "n", "name": "News"}], "subject": [{"code": "01000000", "name": "arts", "scheme": "http://cv.iptc.org/newscodes/subjectcode/"}],
+        "associations": {"featuremedia": {"guid": "urn:newsml:pic:1", "type": "picture", "priority": 6,
+                                          "renditions": {"original": {"href": "https://example.com/o.jpg", "mimetype": "image/jpeg"}}}},
+    })
+    assert item.uri == "urn:newsml:localhost:5000:2017-08-24T04:38:34.123:abc" and item.passed_as is None
+    assert item.ninjs["versionCreated"] == "2017-08-24T04:38:34+00:00"
+    assert item.ninjs["associations"][0]["uri"] == "urn:newsml:pic:1"
+    assert item.ninjs["subjects"] == [{"name": "arts", "uri": "http://cv.iptc.org/newscodes/subjectcode/01000000"}]
+    assert set(item.unmapped) == {"firstpublished", "priority", "service", "associations/featuremedia/priority"}
+    assert is_valid_31(item.ninjs)

@@ -2,8 +2,9 @@
 
 The order of the steps is the contract (README "Input formats"):
 1. leniency (`loosen`): a top-level `$schema` is read as a declaration and removed; `guid` stands
-   in for a missing `uri` (and is listed as unmapped otherwise); near-ISO times are rewritten in
-   RFC 3339 (`times`);
+   in for a missing `uri` (and is listed as unmapped otherwise); properties no ninjs version
+   defines are removed and listed as unmapped (`InputSettings.unknown_fields`); all three also
+   in associations; near-ISO times are rewritten in RFC 3339 (`times`);
 2. identifiers: a uri that is empty, over 2 KiB or holds control characters is `bad_uri`;
 3. the version (`versions.detect`) and validation against that version's own schema (`schema`);
 4. conversion to 3.1 (`convert.to_31`): always valid 3.1;
@@ -44,10 +45,17 @@ class InputSettings:
     non_text: str = "pass"
     # Put before a bare id used as uri by a 1.0–2.0 item (valid there, not a 3.1 uri).
     uri_prefix: str = "urn:newsclean:"
+    # Top-level properties that no ninjs version defines (vendor fields such as Superdesk's
+    # `priority` or `service`), in the item and in its associations: "unmapped" removes them
+    # before validation and lists them in the envelope; "reject" leaves them to the schema
+    # (dead letter `schema`), the strict reading the IPTC conformance suite takes.
+    unknown_fields: str = "unmapped"
 
     def __post_init__(self) -> None:
         if self.ninjs_version != "auto" and self.ninjs_version not in versions.VERSIONS:
             raise ValueError(f"ninjs_version={self.ninjs_version!r} is not auto or one of {', '.join(versions.VERSIONS)}")
+        if self.unknown_fields not in ("unmapped", "reject"):
+            raise ValueError(f"unknown_fields={self.unknown_fields!r} is not unmapped or reject")
         if self.non_text not in NON_TEXT_POLICIES:
             raise ValueError(f"non_text={self.non_text!r} is not one of {', '.join(NON_TEXT_POLICIES)}")
 
@@ -78,7 +86,7 @@ def read_item(
     """Raises `InvalidInput`. `fallback_time` is the event time of an item without any time field
     (`fallback_source` names where it came from); without one it is the Unix epoch ("fallback").
     `checked`: the same object already passed `read_item`, so the schema validation is skipped."""
-    loose, unmapped = loosen(doc)
+    loose, unmapped = loosen(doc, settings.unknown_fields == "unmapped")
     version, others = versions.detect(loose, settings.ninjs_version, original=doc)
     _check_uri(loose.get("uri"))
     if not checked:
@@ -120,17 +128,36 @@ def parse_article(
     return to_article(item)
 
 
-def loosen(doc: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """The leniency step; returns the loosened copy and what it could not keep."""
-    out = {k: v for k, v in doc.items() if not (k == "$schema" and isinstance(v, str))}
-    unmapped = []
+def loosen(doc: dict[str, Any], drop_unknown: bool = True) -> tuple[dict[str, Any], list[str]]:
+    """The leniency step; returns the loosened copy and the input paths it did not keep."""
+    unmapped: list[str] = []
+    out = _loosen_object(doc, "", drop_unknown, unmapped)
+    return loosen_times(out, versions.date_time_names(), versions.timeless_names()), unmapped
+
+
+def _loosen_object(doc: dict[str, Any], where: str, drop_unknown: bool, unmapped: list[str]) -> dict[str, Any]:
+    out = {}
+    for key, value in doc.items():
+        if key == "$schema" and isinstance(value, str):
+            continue  # a declaration, read by `versions.detect`
+        if drop_unknown and key != "guid" and not versions.is_ninjs_name(key, association=bool(where)):
+            unmapped.append(where + key)
+            continue
+        out[key] = value
     if "guid" in out:  # Superdesk's identifier
         guid = out.pop("guid")
         if "uri" not in out:
             out["uri"] = guid
         elif guid != out["uri"]:
-            unmapped.append("guid")
-    return loosen_times(out, versions.date_time_names(), versions.timeless_names()), unmapped
+            unmapped.append(where + "guid")
+    associations = out.get("associations")
+    if isinstance(associations, dict):  # 1.x: keyed by name
+        out["associations"] = {name: _loosen_object(a, f"{where}associations/{name}/", drop_unknown, unmapped)
+                               if isinstance(a, dict) else a for name, a in associations.items()}
+    elif isinstance(associations, list):
+        out["associations"] = [_loosen_object(a, f"{where}associations/{i}/", drop_unknown, unmapped)
+                               if isinstance(a, dict) else a for i, a in enumerate(associations)]
+    return out
 
 
 def _check_uri(uri: Any) -> None:

@@ -141,6 +141,28 @@ def top_level_names(version: str) -> tuple[frozenset[str], tuple[re.Pattern[str]
     return frozenset(schema.get("properties", {})), tuple(re.compile(p) for p in schema.get("patternProperties", {}))
 
 
+@lru_cache(maxsize=4096)
+def is_ninjs_name(name: str, association: bool = False) -> bool:
+    """Whether any released ninjs version defines a top-level property of this name (or, with
+    `association`, a property of an association entry: those add `name` to the ninjs ones)."""
+    if association and name in association_names():
+        return True
+    return any(name in known or any(p.match(name) for p in patterns) for known, patterns in map(top_level_names, VERSIONS))
+
+
+@cache
+def association_names() -> frozenset[str]:
+    """The properties that association entries define beside the ninjs ones (2.1+: `name`)."""
+    found: set[str] = set()
+    for version in VERSIONS:
+        schema = schemas.load(schemas.ninjs_name(version))
+        props = (schema.get("$defs", {}).get("ninjsType") or schema).get("properties", {})
+        items = props.get("associations", {}).get("items")
+        if isinstance(items, dict):
+            found.update(items.get("properties", {}))
+    return frozenset(found)
+
+
 def _covers(version: str, names: Any) -> bool:
     known, patterns = top_level_names(version)
     return all(n in known or n == "$schema" or any(p.match(n) for p in patterns) for n in names)
