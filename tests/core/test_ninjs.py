@@ -277,3 +277,16 @@ def test_ninjs_a_superdesk_item_with_vendor_fields_and_guids_is_read():
     assert item.ninjs["subjects"] == [{"name": "arts", "uri": "http://cv.iptc.org/newscodes/subjectcode/01000000"}]
     assert set(item.unmapped) == {"firstpublished", "priority", "service", "associations/featuremedia/priority"}
     assert is_valid_31(item.ninjs)
+
+
+def test_ninjs_nested_vendor_fields_are_listed_as_unmapped():
+    item = read_item({
+        "uri": "urn:x:ap", "headline": "H", "type": "picture", "versioncreated": "2020-01-01T00:00:00Z",
+        "subject": [{"name": "Sport", "code": "1", "scheme": "http://cv.example/", "rels": ["direct"], "parentids": None}],
+        "renditions": {"main": {"href": "https://example.com/m.jpg", "mimetype": "image/jpeg", "originalfilename": "m.jpg"}},
+        "altids": {"itemid": "abc", "vendor_key": "kept: altids are free-form"},
+    })
+    assert set(item.unmapped) == {"subject/0/rels", "subject/0/parentids", "renditions/main/originalfilename"}
+    assert item.ninjs["renditions"] == [{"name": "main", "href": "https://example.com/m.jpg", "contentType": "image/jpeg"}]
+    assert {"role": "vendor_key", "value": "kept: altids are free-form"} in item.ninjs["altIds"]
+    assert is_valid_31(item.ninjs)

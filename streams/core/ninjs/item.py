@@ -135,14 +135,23 @@ def loosen(doc: dict[str, Any], drop_unknown: bool = True) -> tuple[dict[str, An
     return loosen_times(out, versions.date_time_names(), versions.timeless_names()), unmapped
 
 
+# Values whose keys are free-form (1.x `altids`) or foreign (GeoJSON): not looked into.
+_FREE_FORM = ("altids", "geojson", "geometry_")
+
+
 def _loosen_object(doc: dict[str, Any], where: str, drop_unknown: bool, unmapped: list[str]) -> dict[str, Any]:
+    """A ninjs object (the item, or an entry of its associations)."""
     out = {}
     for key, value in doc.items():
-        if key == "$schema" and isinstance(value, str):
+        if key == "$schema" and isinstance(value, str) and not where:
             continue  # a declaration, read by `versions.detect`
         if drop_unknown and key != "guid" and not versions.is_ninjs_name(key, association=bool(where)):
             unmapped.append(where + key)
             continue
+        if key == "associations":
+            value = _loosen_associations(value, f"{where}associations/", drop_unknown, unmapped)
+        elif drop_unknown and isinstance(value, (dict, list)):
+            value = _drop_unknown(key, value, f"{where}{key}/", unmapped)
         out[key] = value
     if "guid" in out:  # Superdesk's identifier
         guid = out.pop("guid")
@@ -150,14 +159,48 @@ def _loosen_object(doc: dict[str, Any], where: str, drop_unknown: bool, unmapped
             out["uri"] = guid
         elif guid != out["uri"]:
             unmapped.append(where + "guid")
-    associations = out.get("associations")
-    if isinstance(associations, dict):  # 1.x: keyed by name
-        out["associations"] = {name: _loosen_object(a, f"{where}associations/{name}/", drop_unknown, unmapped)
-                               if isinstance(a, dict) else a for name, a in associations.items()}
-    elif isinstance(associations, list):
-        out["associations"] = [_loosen_object(a, f"{where}associations/{i}/", drop_unknown, unmapped)
-                               if isinstance(a, dict) else a for i, a in enumerate(associations)]
     return out
+
+
+def _loosen_associations(value: Any, where: str, drop_unknown: bool, unmapped: list[str]) -> Any:
+    if isinstance(value, dict):  # 1.x: keyed by name
+        return {name: _loosen_object(a, f"{where}{name}/", drop_unknown, unmapped) if isinstance(a, dict) else a
+                for name, a in value.items()}
+    if isinstance(value, list):
+        return [_loosen_object(a, f"{where}{i}/", drop_unknown, unmapped) if isinstance(a, dict) else a
+                for i, a in enumerate(value)]
+    return value
+
+
+def _drop_unknown(key: str, value: Any, where: str, unmapped: list[str]) -> Any:
+    """`value` without the properties, at any depth, that no ninjs schema defines anywhere
+    (vendor fields in renditions, subjects, bodies, ...). Copies only what it changes."""
+    if key.lower().startswith(_FREE_FORM):
+        return value
+    if isinstance(value, list):
+        out = [_drop_unknown("", v, f"{where}{i}/", unmapped) if isinstance(v, (dict, list)) else v
+               for i, v in enumerate(value)]
+        return value if all(a is b for a, b in zip(out, value)) else out
+    if not isinstance(value, dict):
+        return value
+    if key == "renditions":  # 1.x: keyed by name
+        out = {name: _drop_unknown("", v, f"{where}{name}/", unmapped) for name, v in value.items()}
+        return value if all(out[k] is value[k] for k in value) else out
+    known = versions.property_names()
+    changed = None
+    for name, inner in value.items():
+        if name not in known:
+            unmapped.append(where + name)
+            changed = changed if changed is not None else dict(value)
+            del changed[name]
+            continue
+        if not isinstance(inner, (dict, list)):
+            continue
+        new = _drop_unknown(name, inner, f"{where}{name}/", unmapped)
+        if new is not inner:
+            changed = changed if changed is not None else dict(value)
+            changed[name] = new
+    return value if changed is None else changed
 
 
 def _check_uri(uri: Any) -> None:

@@ -151,6 +151,26 @@ def is_ninjs_name(name: str, association: bool = False) -> bool:
 
 
 @cache
+def property_names() -> frozenset[str]:
+    """Every property name any ninjs schema defines at any depth."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("properties"), dict):
+                found.update(node["properties"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for version in VERSIONS:
+        walk(schemas.load(schemas.ninjs_name(version)))
+    return frozenset(found)
+
+
+@cache
 def association_names() -> frozenset[str]:
     """The properties that association entries define beside the ninjs ones (2.1+: `name`)."""
     found: set[str] = set()
