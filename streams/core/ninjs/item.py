@@ -2,9 +2,9 @@
 
 The order of the steps is the contract (README "Input formats"):
 1. leniency (`loosen`): a top-level `$schema` is read as a declaration and removed; `guid` stands
-   in for a missing `uri` (and is listed as unmapped otherwise); properties no ninjs version
-   defines are removed and listed as unmapped (`InputSettings.unknown_fields`); all three also
-   in associations; near-ISO times are rewritten in RFC 3339 (`times`);
+   in for a missing `uri` (and is listed as unmapped otherwise), also in associations;
+   properties no ninjs version defines are removed at any depth and listed as unmapped
+   (`InputSettings.unknown_fields`); near-ISO times are rewritten in RFC 3339 (`times`);
 2. identifiers: a uri that is empty, over 2 KiB or holds control characters is `bad_uri`;
 3. the version (`versions.detect`) and validation against that version's own schema (`schema`);
 4. conversion to 3.1 (`convert.to_31`): always valid 3.1;
@@ -45,8 +45,8 @@ class InputSettings:
     non_text: str = "pass"
     # Put before a bare id used as uri by a 1.0–2.0 item (valid there, not a 3.1 uri).
     uri_prefix: str = "urn:newsclean:"
-    # Top-level properties that no ninjs version defines (vendor fields such as Superdesk's
-    # `priority` or `service`), in the item and in its associations: "unmapped" removes them
+    # Properties that no ninjs version defines (vendor fields such as Superdesk's `priority` or
+    # `service`, an agency's `originalfilename` in a rendition), at any depth: "unmapped" removes them
     # before validation and lists them in the envelope; "reject" leaves them to the schema
     # (dead letter `schema`), the strict reading the IPTC conformance suite takes.
     unknown_fields: str = "unmapped"
