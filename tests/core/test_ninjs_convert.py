@@ -3,7 +3,7 @@ Every converted item must validate against 3.1 with format checks."""
 
 import pytest
 
-from streams.core.ninjs import InputSettings, read_item
+from streams.core.ninjs import VERSIONS, InputSettings, read_item
 from streams.core.ninjs.convert import STANDARD_31
 from streams.core.ninjs.versions import is_valid_31
 
@@ -185,3 +185,37 @@ def test_ninjs_convert_a_text_item_keeps_its_associations():
     article = to_article(item)
     assert item.passed_as is None
     assert article.ninjs["associations"][0]["renditions"] == [{"name": "orig", "href": "http://example.com/o.jpg"}]
+
+
+def _schema_paths(node, root, prefix=(), depth=0):
+    """Every property path of a ninjs schema (local references followed, array levels left out)."""
+    if depth > 8 or not isinstance(node, dict):
+        return
+    if str(node.get("$ref", "")).startswith("#/"):
+        target = root
+        for part in node["$ref"][2:].split("/"):
+            target = target[part]
+        yield from _schema_paths({**target, **{k: v for k, v in node.items() if k != "$ref"}}, root, prefix, depth + 1)
+        return
+    for name, sub in (node.get("properties") or {}).items():
+        if name == "associations":  # entries are ninjs objects: the top level again
+            continue
+        yield prefix + (name,)
+        yield from _schema_paths(sub, root, prefix + (name,), depth + 1)
+    if isinstance(node.get("items"), dict):
+        yield from _schema_paths(node["items"], root, prefix, depth + 1)
+
+
+# What the name rules leave to the structural ones, and the one 1.x property 3.x dropped.
+STRUCTURAL = {"headline", "charcount", "wordcount", "scheme", "code", "mimetype", "geometry_geojson"}
+
+
+@pytest.mark.parametrize("version", [v for v in VERSIONS if v not in ("3.0", "3.1")])
+def test_ninjs_convert_every_legacy_schema_property_has_a_31_target(version):
+    from streams import schemas
+    from streams.core.ninjs.convert import target_of
+
+    schema = schemas.load(schemas.ninjs_name(version))
+    top = schema.get("$defs", {}).get("ninjsType", schema)
+    missing = [p for p in _schema_paths(top, schema) if target_of(p) is None and p[-1] not in STRUCTURAL]
+    assert missing == []

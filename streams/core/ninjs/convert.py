@@ -256,6 +256,26 @@ def _source(path: tuple, trace: dict[tuple, str]) -> str:
     return "/".join(str(p) for p in path)
 
 
+def target_of(path: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The 3.1 property path a legacy property path goes to by the name rules (case, renames,
+    aliases), array levels left out; None when the name rules give none (the structural rules —
+    headline, body_*, scheme/code, counts — and `unmapped` deal with those)."""
+    node: Any = _ninjs_type()
+    out = []
+    for depth, name in enumerate(path):
+        props = _properties(node)
+        lower = {n.lower(): n for n in props}
+        target = (_RENAMED.get(name) if depth == 0 else None) or lower.get(name.lower()) or _alias(name, props)
+        if target is None:
+            return None
+        out.append(target)
+        node = props[target]
+        items = _items(node)
+        if items is not None and _properties(items):
+            node = items
+    return tuple(out)
+
+
 # ---------------------------------------------------------------- the 3.1 schema as a map
 
 
