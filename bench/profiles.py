@@ -117,8 +117,7 @@ def core_stages(stream: Stream, articles: int = 300) -> dict:
     from streams.core.envelope import build_envelope
     from streams.core.models import MemoryStore
     from streams.core.ninjs import decode, parse_article, to_ninjs31, validate
-    from streams.core.paragraphs import split_body
-    from streams.core.ninjs import main_body
+    from streams.core.paragraphs import select_body, split_body
     from streams.nlp import NerSettings, load_extractor
 
     raws = [m.value for m in stream.messages if m.valid][:articles]
@@ -151,7 +150,7 @@ def core_stages(stream: Stream, articles: int = 300) -> dict:
     stages = {
         "decode (depth scan + json with duplicate-key hook)": best(lambda: [decode(r) for r in raws]),
         "validate (jsonschema, ninjs 3.1)": best(lambda: [validate(to_ninjs31(d)) for d in docs]),
-        "split paragraphs": best(lambda: [split_body(main_body(d)["value"], main_body(d).get("contentType")) for d in docs]),
+        "split paragraphs": best(lambda: [split_body(select_body(d["bodies"])["value"], select_body(d["bodies"]).get("contentType")) for d in docs]),
         "parse_article (validate + split + fields)": best(lambda: [parse_article(d) for d in docs]),
         "deduplicate": best(dedup_all),
         "ner (extract_many, cache off)": best(lambda: extractor.extract_many(items), passes=1),
