@@ -45,8 +45,8 @@ _PROLOG = f'<!DOCTYPE {_WRAPPER} SYSTEM "nitf.dtd"><{_WRAPPER}>'
 def split_nitf(value: str) -> list[str]:
     """Paragraphs of the body.content of a NITF document or fragment."""
     root = _parse(value)
-    contents = [e for e in root.iter() if _local(e.tag) == "body.content"]
-    if not contents and not any(_local(e.tag) in ("nitf", "body") for e in root.iter()):
+    contents = [e for e in _elements(root) if _local(e.tag) == "body.content"]
+    if not contents and not any(_local(e.tag) in ("nitf", "body") for e in _elements(root)):
         contents = [root]  # a fragment of body content: its paragraphs without a root
     sink = BlockText(NITF)
     for content in contents:
@@ -61,11 +61,11 @@ def nitf_headline(value: str) -> str | None:
         root = _parse(value)
     except InvalidInput:
         return None
-    for hedline in root.iter():
+    for hedline in _elements(root):
         if _local(hedline.tag) == "hedline":
             for hl1 in hedline:
                 if _local(hl1.tag) == "hl1":
-                    return " ".join("".join(hl1.itertext()).split()) or None
+                    return " ".join(_text_of(hl1).split()) or None
     return None
 
 
@@ -93,6 +93,30 @@ def _parse(value: str) -> Element:
 
 def _local(tag) -> str:
     return tag.rpartition("}")[2] if isinstance(tag, str) else ""
+
+
+def _elements(root: Element):
+    """Every element in document order; `Element.iter` recurses, which a deep body exhausts."""
+    stack = [root]
+    while stack:
+        element = stack.pop()
+        yield element
+        stack.extend(reversed(element))
+
+
+def _text_of(element: Element) -> str:
+    parts = []
+    stack: list[tuple[Element, bool]] = [(element, False)]
+    while stack:
+        node, closing = stack.pop()
+        if closing:
+            if node.tail and node is not element:
+                parts.append(node.tail)
+            continue
+        parts.append(node.text or "")
+        stack.append((node, True))
+        stack.extend((child, False) for child in reversed(node))
+    return "".join(parts)
 
 
 def _walk(root: Element, sink: BlockText) -> None:

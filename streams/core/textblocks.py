@@ -22,7 +22,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_SPACE_RUN = re.compile(r"[ \t\n\r\f]+")
+# Only what must change: a single space is already collapsed (most text has nothing else).
+_SPACE_RUN = re.compile(r"[ \t\n\r\f]{2,}|[\t\n\r\f]")
 _CELL_SEPARATOR = " | "
 
 
@@ -61,11 +62,18 @@ class _Lines:
     def end(self) -> None:
         if self._parts:
             joined = "".join(self._parts)
-            text = (joined if self._keep_spaces else _SPACE_RUN.sub(" ", joined)).strip()
+            text = (joined if self._keep_spaces else _collapse(joined)).strip()
             if text:
                 self.paragraphs.append(text)
             self._parts.clear()
         self._keep_spaces = False
+
+
+def _collapse(text: str) -> str:
+    # the membership tests are C scans: most runs of text need no regex at all
+    if "  " in text or "\n" in text or "\t" in text or "\r" in text or "\f" in text:
+        return _SPACE_RUN.sub(" ", text)
+    return text
 
 
 # What a start event opened, popped again by its end event.
