@@ -115,6 +115,7 @@ def core_stages(stream: Stream, articles: int = 300) -> dict:
 
     from streams.core.dedup import DedupSettings, deduplicate
     from streams.core.envelope import build_envelope
+    from streams.core.languages import NER_RAN
     from streams.core.models import MemoryStore
     from streams.core.ninjs import decode, parse_article, to_ninjs31, validate
     from streams.core.paragraphs import select_body, split_body
@@ -136,7 +137,7 @@ def core_stages(stream: Stream, articles: int = 300) -> dict:
     items = [(a.headline, [p.text for p in r.kept]) for a, r in zip(parsed, results)]
     extractor.extract_many(items[:10])  # warm-up
     entities = extractor.extract_many(items)
-    envelopes = [build_envelope(a, r, e, origin, now) for a, r, e in zip(parsed, results, entities)]
+    envelopes = [build_envelope(a, r, e, origin, now, ner=NER_RAN) for a, r, e in zip(parsed, results, entities)]
     n = len(raws)
 
     def best(fn, passes: int = 3) -> float:
@@ -157,7 +158,7 @@ def core_stages(stream: Stream, articles: int = 300) -> dict:
         "ner model alone (nlp.pipe on the same texts)": best(lambda: list(extractor.nlp.pipe(
             [t for h, ps in items for t in ([h] if h.strip() else []) + [p for p in ps if p.strip()]],
             batch_size=extractor.settings.batch_size)), passes=1),
-        "build_envelope": best(lambda: [build_envelope(a, r, e, origin, now) for a, r, e in zip(parsed, results, entities)]),
+        "build_envelope": best(lambda: [build_envelope(a, r, e, origin, now, ner=NER_RAN) for a, r, e in zip(parsed, results, entities)]),
         "orjson.dumps envelope": best(lambda: [orjson.dumps(e) for e in envelopes]),
     }
     once = stages["decode (depth scan + json with duplicate-key hook)"] + stages["parse_article (validate + split + fields)"]

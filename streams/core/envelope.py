@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 from collections import Counter
 from datetime import datetime, timezone
-from typing import Any, Sequence, TypedDict
+from typing import Any, Mapping, Sequence, TypedDict
 
 from .. import __version__
 from .entities import ninjs_subjects
@@ -68,11 +68,15 @@ def build_envelope(
     entities: Sequence[Entity],
     origin: Origin,
     processed_at: datetime,
+    *,
+    ner: Mapping[str, Any],
 ) -> dict[str, Any]:
+    """`ner`: whether entity extraction ran, and if not why (`streams.core.languages`)."""
     removed_by = Counter(r.reason for r in result.removed)
     return {
         "article": cleaned_ninjs(article, result, entities),
         "entities": [entity_record(e) for e in entities],
+        "ner": dict(ner),
         "removed": [
             {
                 "index": r.index,
