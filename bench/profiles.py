@@ -32,7 +32,7 @@ STAGES = (
     ("ner: extractor (plan, recase, tag, merge)", re.compile(r"\((streams/nlp\.py|streams/core/entities\.py|streams/core/gazetteer\.py)")),
     ("decode: depth scan", re.compile(r"^_check_depth ")),
     ("validate: jsonschema", re.compile(r"\((jsonschema|referencing|rpds)/|^validate \(streams/core/ninjs")),
-    ("parse: paragraph split", re.compile(r"\((streams/core/paragraphs\.py|html/parser\.py|_markupbase)")),
+    ("parse: paragraph split", re.compile(r"\((streams/core/(paragraphs|html_body|nitf|textblocks)\.py|selectolax/|defusedxml/|xml/etree/)")),
     ("decode: JSON", re.compile(r"\(json/|^_reject_duplicate_keys |^decode \(streams/core/ninjs")),
     ("parse: other", re.compile(r"\(streams/core/ninjs\.py")),
     ("dedup", re.compile(r"\(streams/core/(dedup|repeats|boilerplate|fingerprint|normalise)\.py|\(difflib")),
