@@ -34,10 +34,18 @@ _TEXT = "-text"
 
 
 def split_html(markup: str) -> list[str]:
-    """Paragraphs of a text/html or XHTML body (see `textblocks` for the layout rules)."""
-    sink = BlockText(HTML)
+    """Paragraphs of a text/html or XHTML body (see `textblocks` for the layout rules).
+
+    A body without a single block element or line break is plain text labelled HTML (feeds
+    send paragraphs separated by newlines under text/html): a browser would run it together,
+    but its lines are its paragraphs, as in a text/plain body."""
     root = LexborHTMLParser(markup).root
-    if root is not None:
+    if root is None:
+        return []
+    sink = BlockText(HTML)
+    _walk(root, sink)
+    if not sink.structured and "\n" in markup:
+        sink = BlockText(HTML, newlines_break=True)
         _walk(root, sink)
     return sink.paragraphs()
 

@@ -84,20 +84,23 @@ class BlockText:
     """Receives a tree walk's events; `paragraphs()` is the result. `start` returns whether the
     walker should descend; when it returns False the walker sends neither children nor `end`."""
 
-    __slots__ = ("_words", "_flows", "_rows", "_opened", "_pre_depth")
+    __slots__ = ("_words", "_flows", "_rows", "_opened", "_pre_depth", "_newlines_break", "structured")
 
-    def __init__(self, vocabulary: Vocabulary) -> None:
+    def __init__(self, vocabulary: Vocabulary, newlines_break: bool = False) -> None:
         self._words = vocabulary
         self._flows: list[_Lines] = [_Lines()]
         self._rows: list[list[list[str]]] = []  # open rows: each the paragraphs of its cells
         self._opened: list[int] = []
         self._pre_depth = 0
+        self._newlines_break = newlines_break  # read the text's own line breaks as plain text's
+        self.structured = False  # whether any block, row or line break element was met
 
     def start(self, tag: str) -> bool:
         words = self._words
         if tag in words.dropped:
             return False
         if tag in words.line_breaks:
+            self.structured = True
             self._flows[-1].end()
             return False
         if tag in words.cells and self._opened and self._opened[-1] == _ROW:
@@ -116,12 +119,19 @@ class BlockText:
             kind = _BLOCK
         else:
             kind = _INLINE
+        self.structured = self.structured or kind != _INLINE
         self._opened.append(kind)
         return True
 
     def text(self, value: str) -> None:
         if self._opened and self._opened[-1] == _ROW:
             return  # between the cells of a row: markup indentation, never rendered
+        if self._newlines_break and "\n" in value:
+            lines = value.split("\n")
+            for line in lines[:-1]:
+                self._flows[-1].add(line, False)
+                self._flows[-1].end()
+            value = lines[-1]
         self._flows[-1].add(value, self._pre_depth > 0)
 
     def end(self, tag: str) -> None:

@@ -85,3 +85,12 @@ def test_html_body_xhtml_document_parses():
 
 def test_html_body_deep_nesting_does_not_exhaust_the_stack():
     assert split_html("<div>" * 20_000 + "deep" + "</div>" * 20_000) == ["deep"]
+
+
+def test_html_body_without_any_block_is_plain_text_labelled_html():
+    markup = "First paragraph &amp; more.\n\nSecond <b>bold</b> one.\nThird on its own line.\n\n\n"
+    assert split_html(markup) == ["First paragraph & more.", "Second bold one.", "Third on its own line."]
+
+
+def test_html_body_with_blocks_keeps_newlines_as_spaces():
+    assert split_html("<p>one\ntwo</p>\n\nloose\ntext") == ["one two", "loose text"]
