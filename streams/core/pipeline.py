@@ -86,8 +86,8 @@ def enrich(extractor: Extractor | None, prepared: Sequence[Prepared]) -> list[En
     if extractor is None:
         return [Enrichment([], dict(NER_DISABLED)) for _ in prepared]
     statuses = [ner_status(p.article.ninjs.get("language"), extractor.languages) for p in prepared]
-    read = [p for p, status in zip(prepared, statuses) if status["ran"]]
-    found = iter(extractor.extract_many([(p.article.headline, [k.text for k in p.result.kept]) for p in read]) if read else ())
+    texts = [(p.article.headline, [k.text for k in p.result.kept]) for p, s in zip(prepared, statuses) if s["ran"]]
+    found = iter(extractor.extract_many(texts) if texts else ())
     return [Enrichment(next(found) if status["ran"] else [], status) for status in statuses]
 
 
