@@ -86,7 +86,7 @@ def _parse(value: str) -> Element:
             root = parser.close()
     except DefusedXmlException as exc:
         raise InvalidInput("bad_body", f"the NITF body declares entities, which are refused: {exc!r}") from None
-    except ParseError as exc:
+    except (ParseError, UnicodeEncodeError) as exc:  # a lone surrogate (valid JSON, not Unicode)
         raise InvalidInput("bad_body", f"the NITF body is not well-formed XML: {exc}") from None
     return root
 

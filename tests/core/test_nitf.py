@@ -91,6 +91,7 @@ def test_nitf_without_hedline_or_body_content():
         "<nitf><body>",
         "plain words, no markup & an ampersand",
         "<p>undefined &madeup; entity</p>",
+        "<p>a lone surrogate \ud800 is not Unicode</p>",
     ],
 )
 def test_nitf_malformed_is_bad_body(body):
