@@ -32,7 +32,7 @@ STAGES = (
     ("ner: extractor (plan, recase, tag, merge)", re.compile(r"\((streams/nlp\.py|streams/core/entities\.py|streams/core/gazetteer\.py)")),
     ("decode: depth scan", re.compile(r"^_check_depth ")),
     ("validate: jsonschema", re.compile(r"\((jsonschema|referencing|rpds)/|^validate \(streams/core/ninjs")),
-    ("parse: paragraph split", re.compile(r"\((streams/core/paragraphs\.py|html/parser\.py|_markupbase)")),
+    ("parse: paragraph split", re.compile(r"\((streams/core/(paragraphs|html_body|nitf|textblocks)\.py|selectolax/|defusedxml/|xml/etree/)")),
     ("decode: JSON", re.compile(r"\(json/|^_reject_duplicate_keys |^decode \(streams/core/ninjs")),
     ("parse: other", re.compile(r"\(streams/core/ninjs\.py")),
     ("dedup", re.compile(r"\(streams/core/(dedup|repeats|boilerplate|fingerprint|normalise)\.py|\(difflib")),
@@ -115,10 +115,11 @@ def core_stages(stream: Stream, articles: int = 300) -> dict:
 
     from streams.core.dedup import DedupSettings, deduplicate
     from streams.core.envelope import build_envelope
+    from streams.core.languages import NER_RAN
     from streams.core.models import MemoryStore
-    from streams.core.ninjs import decode, parse_article, select_body
+    from streams.core.ninjs import decode, parse_article
     from streams.core.ninjs.versions import check, detect
-    from streams.core.paragraphs import split_body
+    from streams.core.paragraphs import select_body, split_body
     from streams.nlp import NerSettings, load_extractor
 
     raws = [m.value for m in stream.messages if m.valid][:articles]
@@ -137,7 +138,7 @@ def core_stages(stream: Stream, articles: int = 300) -> dict:
     items = [(a.headline, [p.text for p in r.kept]) for a, r in zip(parsed, results)]
     extractor.extract_many(items[:10])  # warm-up
     entities = extractor.extract_many(items)
-    envelopes = [build_envelope(a, r, e, origin, now) for a, r, e in zip(parsed, results, entities)]
+    envelopes = [build_envelope(a, r, e, origin, now, ner=NER_RAN) for a, r, e in zip(parsed, results, entities)]
     n = len(raws)
 
     def best(fn, passes: int = 3) -> float:
@@ -159,7 +160,7 @@ def core_stages(stream: Stream, articles: int = 300) -> dict:
         "ner model alone (nlp.pipe on the same texts)": best(lambda: list(extractor.nlp.pipe(
             [t for h, ps in items for t in ([h] if h.strip() else []) + [p for p in ps if p.strip()]],
             batch_size=extractor.settings.batch_size)), passes=1),
-        "build_envelope": best(lambda: [build_envelope(a, r, e, origin, now) for a, r, e in zip(parsed, results, entities)]),
+        "build_envelope": best(lambda: [build_envelope(a, r, e, origin, now, ner=NER_RAN) for a, r, e in zip(parsed, results, entities)]),
         "orjson.dumps envelope": best(lambda: [orjson.dumps(e) for e in envelopes]),
     }
     once = stages["decode (depth scan + json with duplicate-key hook)"] + stages["parse_article (validate + split + fields)"]

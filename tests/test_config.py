@@ -20,6 +20,12 @@ def test_config_input_settings_are_read():
     assert from_env({}).pipeline.input.non_text == "pass"
 
 
+def test_config_ner_languages_default_to_en_and_read_a_list():
+    assert from_env({}).ner.languages == ("en",)
+    assert from_env({"NEWSCLEAN_NER_LANGUAGES": "EN, de,nb"}).ner.languages == ("en", "de", "nb")
+    assert from_env({"NEWSCLEAN_NER_LANGUAGES": "*"}).ner.languages == ("*",)
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
@@ -32,6 +38,8 @@ def test_config_input_settings_are_read():
         ({"NEWSCLEAN_HORIZON_DAYS": "0"}, "invalid DedupSettings"),
         ({"NEWSCLEAN_NON_TEXT": "drop"}, "invalid InputSettings"),
         ({"NEWSCLEAN_NINJS_VERSION": "4.2"}, "invalid InputSettings"),
+        ({"NEWSCLEAN_NER_LANGUAGES": "english,de"}, "invalid NerSettings: languages must be primary language subtags"),
+        ({"NEWSCLEAN_NER_LANGUAGES": " , "}, "invalid NerSettings: languages"),
     ],
 )
 def test_config_rejects_bad_values_naming_the_variable(env, message):

@@ -4,8 +4,8 @@
    decision (`Prepared`; reads and updates the feed state; must run in stream order, on the
    thread that owns the state); for a valid item that is not cleaned, `Passed` (its envelope is
    ready) or `Skipped` (NEWSCLEAN_NON_TEXT=skip); for an invalid one, `Rejected`;
-2. `enrich`: entity extraction for a batch of prepared articles (pure CPU: the worker runs it in
-   an executor so the event loop never blocks);
+2. `enrich`: entity extraction for a batch of prepared articles, those in a language the model
+   serves (pure CPU: the worker runs it in an executor so the event loop never blocks);
 3. `finish`: the output envelope, keyed by article uri and timestamped with the event time.
 
 `process` chains the three for callers that need no concurrency (offline mode, tests)."""
@@ -18,12 +18,15 @@ from typing import Any, Protocol, Sequence
 
 from .dedup import DedupSettings, deduplicate
 from .envelope import Origin, build_envelope, dead_letter, passed_envelope
+from .languages import NER_DISABLED, ner_status
 from .models import Article, DedupResult, Entity, SeenStore
 from .ninjs import InputSettings, InvalidInput, Item, Limits, decode, read_item, to_article
 from .ninjs.item import KILLED
 
 
 class Extractor(Protocol):
+    languages: tuple[str, ...]  # primary language subtags the model serves; "*": any
+
     def extract_many(self, items: Sequence[tuple[str, Sequence[str]]]) -> list[list[Entity]]: ...
 
 
@@ -39,6 +42,12 @@ class Prepared:
     article: Article
     result: DedupResult
     origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class Enrichment:
+    entities: list[Entity]  # [] when the model did not run
+    ner: dict[str, Any]  # the envelope's `ner` record: whether the model ran, and if not why
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,15 +120,22 @@ def _not_cleaned(item: Item, raw: bytes, origin: Origin, settings: PipelineSetti
     return Passed(item.uri.encode(), int(item.event_time.timestamp() * 1000), envelope, item.passed_as or "non_text")
 
 
-def enrich(extractor: Extractor | None, prepared: Sequence[Prepared]) -> list[list[Entity]]:
+def enrich(extractor: Extractor | None, prepared: Sequence[Prepared]) -> list[Enrichment]:
+    """Entities per article, from the articles in a language the model serves (`languages`):
+    the others, and all of them when NER is off (`extractor` None), get none."""
     if extractor is None:
-        return [[] for _ in prepared]
-    return extractor.extract_many([(p.article.headline, [k.text for k in p.result.kept]) for p in prepared])
+        return [Enrichment([], dict(NER_DISABLED)) for _ in prepared]
+    statuses = [ner_status(p.article.ninjs.get("language"), extractor.languages) for p in prepared]
+    texts = [(p.article.headline, [k.text for k in p.result.kept]) for p, s in zip(prepared, statuses) if s["ran"]]
+    found = iter(extractor.extract_many(texts) if texts else ())
+    return [Enrichment(next(found) if status["ran"] else [], status) for status in statuses]
 
 
-def finish(prepared: Prepared, entities: Sequence[Entity], processed_at: datetime | None = None) -> Processed:
+def finish(prepared: Prepared, enrichment: Enrichment, processed_at: datetime | None = None) -> Processed:
     article = prepared.article
-    envelope = build_envelope(article, prepared.result, entities, prepared.origin, processed_at or _now())
+    envelope = build_envelope(
+        article, prepared.result, enrichment.entities, prepared.origin, processed_at or _now(), ner=enrichment.ner
+    )
     return Processed(article.uri.encode(), int(article.event_time.timestamp() * 1000), envelope)
 
 
@@ -139,8 +155,8 @@ def process(
         fallback_time = event_time(outcome) or fallback_time
         outcomes.append(outcome)
     accepted = [o for o in outcomes if isinstance(o, Prepared)]
-    entities = iter(enrich(extractor, accepted))
-    return [finish(o, next(entities)) if isinstance(o, Prepared) else o for o in outcomes]
+    enrichments = iter(enrich(extractor, accepted))
+    return [finish(o, next(enrichments)) if isinstance(o, Prepared) else o for o in outcomes]
 
 
 def event_time(outcome: Prepared | Processed | Skipped | Rejected) -> datetime | None:

@@ -7,7 +7,7 @@ Modules: `decoding` (bytes, guards), `versions` (detection, validation), `times`
 
 from .convert import ConversionError, to_31
 from .decoding import Limits, decode
-from .errors import InvalidInput
+from ..errors import InvalidInput
 from .item import (
     InputSettings,
     Item,

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from .errors import InvalidInput
+from ..errors import InvalidInput
 
 
 @dataclass(frozen=True, slots=True)

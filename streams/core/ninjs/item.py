@@ -19,11 +19,11 @@ from datetime import datetime
 from typing import Any
 
 from ..models import Article, Paragraph
-from ..paragraphs import split_body
+from ..paragraphs import body_format, nitf_headline, select_body, split_body
 from . import versions
 from .convert import to_31
 from .decoding import Limits
-from .errors import InvalidInput
+from ..errors import InvalidInput
 from .times import EPOCH, loosen_times, parse_time
 
 MAX_URI_BYTES = 2048
@@ -95,7 +95,11 @@ def read_item(
         version = next((v for v in (version, *others) if versions.first_error(loose, v) is None), version)
     ninjs, lost = to_31(loose, version, settings.uri_prefix)
     event_time, source = event_time_of(ninjs, fallback_time, fallback_source)
-    passed_as, paragraphs = _kind(ninjs, limits)
+    passed_as, paragraphs, body = _kind(ninjs, limits)
+    if body is not None and not main_headline(ninjs) and body_format(body.get("contentType")) in ("nitf", "xml"):
+        headline = nitf_headline(body["value"])
+        if headline:  # the NITF body is replaced by its plain paragraphs: keep its hedline
+            ninjs = {**ninjs, "headlines": [{"role": "main", "value": headline}, *ninjs.get("headlines", [])]}
     return Item(ninjs, version, tuple(unmapped + lost), event_time, source, passed_as, paragraphs)
 
 
@@ -214,26 +218,22 @@ def _check_uri(uri: Any) -> None:
         raise InvalidInput("bad_uri", f"the uri holds a control character ({found.group()!r} at {found.start()})")
 
 
-def _kind(ninjs: dict[str, Any], limits: Limits) -> tuple[str | None, tuple[str, ...]]:
+def _kind(ninjs: dict[str, Any], limits: Limits) -> tuple[str | None, tuple[str, ...], dict[str, Any] | None]:
+    """Why the item is not cleaned (None: it is), its paragraphs and the body they come from."""
     status = ninjs.get("pubStatus")
     if status in KILLED:
-        return status, ()
+        return status, (), None
     if ninjs.get("type", "text") != "text":
-        return "non_text", ()
+        return "non_text", (), None
     body = select_body(ninjs.get("bodies") or [])
-    if body is None or not isinstance(body.get("value"), str) or not body["value"].strip():
-        return "no_text", ()
+    if body is None:
+        return "no_text", (), None
     paragraphs = split_body(body["value"], body.get("contentType"))
     if not paragraphs:
-        return "no_text", ()
+        return "no_text", (), None
     if len(paragraphs) > limits.max_paragraphs:
         raise InvalidInput("too_many_paragraphs", f"{len(paragraphs)} paragraphs > max_paragraphs={limits.max_paragraphs}")
-    return None, tuple(paragraphs)
-
-
-def select_body(bodies: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The body to clean: role "main", else the first."""
-    return next((b for b in bodies if b.get("role") == "main"), bodies[0] if bodies else None)
+    return None, tuple(paragraphs), body
 
 
 def main_headline(doc: dict[str, Any]) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 import jsonschema_rs
 
 from ... import schemas
-from .errors import InvalidInput
+from ..errors import InvalidInput
 
 VERSIONS = ("1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "2.0", "2.1", "2.2", "3.0", "3.1")
 LATEST = "3.1"

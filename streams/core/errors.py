@@ -1,4 +1,4 @@
-"""The one error type of the input path."""
+"""The one exception the core raises for input it cannot process (re-exported by `ninjs`)."""
 
 from __future__ import annotations
 
