@@ -58,10 +58,11 @@ class Settings:
     # group.min.session.timeout.ms (6 s by default). Faust's own default is 60 s.
     session_timeout_s: float = 15.0
     # Codec of the records newsclean writes: output, dead letters, by-source, changelog, replay
-    # topics (none|gzip|snappy|lz4|zstd). zstd (level 3): 0.36 of the bytes of `none` on envelopes,
-    # as small as gzip (level 9) for a third of its CPU; aiokafka's lz4 (level 9) is larger and
-    # slower to write; snappy costs the least CPU for 0.53 of the bytes (bench/bench_compression.py).
-    compression: str = "zstd"
+    # topics (none|gzip|snappy|lz4|zstd). snappy: about half the bytes of `none` for the least CPU
+    # of the four; the worker sends many small batches, and zstd's fixed cost per batch (41 + 26 µs
+    # to write and read a one-record batch, against 14 + 5 for snappy) showed as about 0.3 ms more
+    # CPU per article without NER. zstd gives the fewest bytes (bench/bench_compression.py).
+    compression: str = "snappy"
     # Security (see README "Security"): PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL
     security_protocol: str = "PLAINTEXT"
     sasl_mechanism: str = "SCRAM-SHA-512"  # or PLAIN

@@ -37,7 +37,7 @@ def test_config_password_is_not_in_the_repr():
 
 
 def test_config_compression_codec_default_and_choices():
-    assert from_env({}).compression == "zstd" and from_env({}).producer_compression == "zstd"
+    assert from_env({}).compression == "snappy" and from_env({}).producer_compression == "snappy"
     assert from_env({"NEWSCLEAN_COMPRESSION": "none"}).producer_compression is None
     for codec in ("gzip", "snappy", "lz4", "zstd"):
         assert from_env({"NEWSCLEAN_COMPRESSION": codec}).producer_compression == codec
