@@ -42,6 +42,8 @@ def test_offline_clean_shuts_the_ner_processes_down_before_returning(tmp_path, m
     closed = []
 
     class Extractor:
+        languages = ("*",)
+
         def extract_many(self, items):
             return [[] for _ in items]
 
