@@ -16,6 +16,7 @@ class Metrics:
         self.passed = Counter("newsclean_passed", "Valid items written without cleaning (status passed)", ["why"], registry=r)
         self.skipped = Counter("newsclean_skipped", "Valid items not cleaned and not written (NEWSCLEAN_NON_TEXT=skip)", ["why"], registry=r)
         self.dead_lettered = Counter("newsclean_dead_lettered", "Messages sent to the dead-letter topic", ["reason"], registry=r)
+        self.tombstones = Counter("newsclean_tombstones", "Tombstones (null values) forwarded to the output topic", registry=r)
         self.paragraphs_removed = Counter("newsclean_paragraphs_removed", "Paragraphs removed", ["reason"], registry=r)
         self.ner_seconds = Histogram(
             "newsclean_ner_seconds", "Entity extraction time per batch", registry=r,
