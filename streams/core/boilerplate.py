@@ -40,14 +40,15 @@ from __future__ import annotations
 
 import struct
 from bisect import insort
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import xxhash
 
-from .fingerprint import ParagraphKey, shape_fingerprint, shape_of
+from .fingerprint import ParagraphKey
 from .models import Article, Paragraph, Removal, SeenStore
+from .templates import template_keys, table_rows
 
 if TYPE_CHECKING:
     from .dedup import DedupSettings
@@ -91,15 +92,15 @@ def pack_entries(entries: Sequence[Entry]) -> bytes:
     )
 
 
-def count_articles(entries: Sequence[Entry], article: int, seconds: int, horizon: int) -> int:
-    """Distinct other articles in `entries` that count as evidence for `article` at `seconds`."""
-    count = 0
+def evidence_articles(entries: Sequence[Entry], article: int, seconds: int, horizon: int) -> set[int]:
+    """The other articles in `entries` that count as evidence for `article` at `seconds`."""
+    found: set[int] = set()
     for when, other, primed in entries:
         if other == article or when < seconds - horizon:
             continue
         if when < seconds or (when == seconds and other < article) or (primed and when <= seconds + horizon):
-            count += 1
-    return count
+            found.add(other)
+    return found
 
 
 def _add_entry(entries: list[Entry], entry: Entry, keep_oldest: int, cap: int) -> list[Entry] | None:
@@ -186,11 +187,16 @@ def find_boilerplate(
     settings: DedupSettings,
     *,
     priming: bool = False,
+    excluded: Collection[int] = (),
+    feedwide: Collection[int] = (),
 ) -> dict[int, Removal]:
     """Decide which `candidates` (positions) are boilerplate, and record the whole article.
 
     Every non-empty paragraph is recorded, removed copies included, so the evidence does not
     depend on this article's own decisions. Each fingerprint is read and written once.
+    `excluded`: article ids (`article_id`) whose entries are no evidence for this article (a
+    linked original of a copy). `feedwide`: fingerprints (exact or template) that the feed-wide
+    stage saw in other sources; each counts as one more earlier article.
     """
     prefix = source_prefix(article.source)
     me = article_id(article.uri)
@@ -199,28 +205,26 @@ def find_boilerplate(
     meta, cutoff, meta_value = _expire(store, prefix, seconds, settings)
     horizon = settings.horizon_seconds
     record = seconds >= cutoff  # an article older than the horizon would expire at once
-    keep_oldest = max(settings.short_min_articles, settings.long_min_articles, settings.shape_min_articles)
-    shape_max_words, label_max_words = settings.shape_max_words, settings.label_max_words
+    keep_oldest = max(settings.short_min_articles, settings.long_min_articles, settings.inner_min_articles)
 
-    shapes: dict[int, tuple[int, str]] = {}  # position -> (shape fingerprint, shape)
-    fingerprints: dict[int, int] = {}  # fingerprint -> distinct earlier articles carrying it
+    templates: dict[int, tuple[int, ...]] = {}  # position -> template fingerprints
+    evidence: dict[int, set[int]] = {}  # fingerprint -> earlier articles carrying it
     for position, key in enumerate(keys):
         if not key.normalised:
             continue
-        fingerprints[key.fingerprint] = 0
-        if key.words <= shape_max_words:
-            shape = shape_of(paragraphs[position].text, label_max_words)
-            if shape:
-                fingerprint = shape_fingerprint(shape)
-                shapes[position] = (fingerprint, shape)
-                fingerprints[fingerprint] = 0
+        evidence[key.fingerprint] = set()
+        found = template_keys(paragraphs[position].text)
+        if found:
+            templates[position] = found
+            for fingerprint in found:
+                evidence[fingerprint] = set()
 
     get, put = store.get, store.set
     added: list[int] = []
     entry_writes: list[tuple[str, bytes]] = []
     sighting: Entry = (seconds, me, int(priming))
     first_sighting = pack_entries([sighting])
-    for fingerprint in fingerprints:
+    for fingerprint in evidence:
         store_key = f"{prefix}:{fingerprint:016x}"
         value = get(store_key)
         if value is None:  # the common case: a paragraph never seen in this source
@@ -229,27 +233,14 @@ def find_boilerplate(
                 added.append(fingerprint)
             continue
         entries = unpack_entries(value)
-        fingerprints[fingerprint] = count_articles(entries, me, seconds, horizon)
+        evidence[fingerprint] = evidence_articles(entries, me, seconds, horizon)
         if record:
             updated = _add_entry(entries, sighting, keep_oldest, settings.max_entries)
             if updated is not None:
                 entry_writes.append((store_key, pack_entries(updated)))
                 added.append(fingerprint)
 
-    removed: dict[int, Removal] = {}
-    for position in candidates:
-        key = keys[position]
-        paragraph = paragraphs[position]
-        long = key.words >= settings.long_words
-        needed = settings.long_min_articles if long else settings.short_min_articles
-        if fingerprints[key.fingerprint] >= needed:
-            removed[position] = _furniture(paragraph, key.fingerprint, 1.0)
-        elif position in shapes:
-            fingerprint, shape = shapes[position]
-            if fingerprints[fingerprint] >= settings.shape_min_articles:
-                # similarity: the share of the line's words the shape pins down
-                pinned = min(1.0, (shape.count(" ") - shape.count("\x00")) / max(key.words, 1))
-                removed[position] = _furniture(paragraph, fingerprint, pinned)
+    removed = _decide(paragraphs, keys, candidates, templates, evidence, set(excluded), set(feedwide), settings)
 
     if record:
         # A crash keeps a prefix of these writes (one changelog partition, in order), and the
@@ -267,3 +258,82 @@ def find_boilerplate(
     if new_meta != meta_value:
         put(f"{prefix}:meta", new_meta)
     return removed
+
+
+def _decide(
+    paragraphs: Sequence[Paragraph],
+    keys: Sequence[ParagraphKey],
+    candidates: Sequence[int],
+    templates: dict[int, tuple[int, ...]],
+    evidence: dict[int, set[int]],
+    excluded: set[int],
+    feedwide: set[int],
+    settings: DedupSettings,
+) -> dict[int, Removal]:
+    """The evidence rules (module docstring): related articles and table rows first, then the
+    edge zone, then the bar each line must reach."""
+    long_words = settings.long_words
+    # an earlier article that carried one of our long paragraphs, one not yet carried widely
+    # (that would be furniture), is a related story: the original of a copy, or an earlier
+    # story of a running one. What we share with it is reuse, not furniture.
+    related = set(excluded)
+    for position in candidates:
+        key = keys[position]
+        carried = evidence[key.fingerprint]
+        if key.words >= long_words and len(carried) < settings.long_min_articles:
+            related |= carried
+    rows = table_rows([paragraph.text for paragraph in paragraphs])
+
+    def count(fingerprint: int) -> int:
+        return len(evidence[fingerprint] - related) + (fingerprint in feedwide)
+
+    exact = {position: count(keys[position].fingerprint) for position in candidates}
+    template = {
+        position: max((count(fingerprint), fingerprint) for fingerprint in templates[position])
+        for position in candidates
+        if position in templates
+    }
+    evidenced = [exact[p] > 0 or template.get(p, (0, 0))[0] > 0 for p in candidates]
+    zone = _edge_zone(evidenced, settings.edge_allowance)
+
+    removed: dict[int, Removal] = {}
+    for order, position in enumerate(candidates):
+        if position in rows:
+            continue  # a table's rows are the story, whatever recurs
+        key = keys[position]
+        long = key.words >= long_words
+        if long:
+            exact_needed = settings.long_min_articles
+        else:
+            exact_needed = settings.short_min_articles if zone[order] else settings.inner_min_articles
+        if exact[position] >= exact_needed:
+            removed[position] = _furniture(paragraphs[position], key.fingerprint, 1.0)
+            continue
+        if position not in template:
+            continue
+        found, fingerprint = template[position]
+        if zone[order]:
+            needed = settings.template_min_articles
+        else:
+            needed = settings.long_min_articles if long else settings.inner_min_articles
+        if found >= needed:
+            removed[position] = _furniture(paragraphs[position], fingerprint, 0.0)
+    return removed
+
+
+def _edge_zone(evidenced: Sequence[bool], allowance: int) -> list[bool]:
+    """Whether each candidate sits at an edge of the article: at most `allowance` paragraphs
+    without any evidence lie between it and the top, or between it and the bottom. Furniture
+    sits in runs at the top and bottom (a standfirst or a first-time line may sit between);
+    a line reused in the middle of a story has the story around it."""
+    total = len(evidenced)
+    fresh_before = [0] * total
+    running = 0
+    for order, seen in enumerate(evidenced):
+        fresh_before[order] = running
+        running += not seen
+    zone = []
+    for order, seen in enumerate(evidenced):
+        fresh_after = running - fresh_before[order] - (not seen)
+        zone.append(min(fresh_before[order], fresh_after) <= allowance)
+    return zone

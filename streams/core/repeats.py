@@ -25,7 +25,6 @@ measures them in characters, so a short line with one typo is still a near repea
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right, insort
 from collections.abc import Sequence
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING
@@ -179,19 +178,43 @@ def edit_size(a: str, b: str, limit: int) -> int | None:
     return total
 
 
+# characters an OCR engine takes for one another (casefolded): a slip, not another word
+_OCR_CONFUSABLE = (frozenset("il1|"), frozenset("o0"), frozenset("s5"), frozenset("b8"), frozenset("z2"))
+
+
+def _ocr_slip(a: str, b: str) -> bool:
+    return len(a) == len(b) and all(
+        x == y or any(x in group and y in group for group in _OCR_CONFUSABLE) for x, y in zip(a, b)
+    )
+
+
 def changes_are_slips(a: str, b: str) -> bool:
-    """Whether every word `b` changes in `a` stays recognisable: at most a third of its letters
-    (at least one) differ. Words added or dropped (a tag) are left to the edit budget. So a typo
-    or an OCR slip is a copy, "boats" for "cars" is another sentence."""
+    """Whether `b` is `a` edited, not another text: every word `b` changes stays recognisable
+    (at most a third of its letters, at least one, differ; a word of one or two letters only by
+    an OCR confusion, so "Group A" and "Group B" stay two lines), and words are added or dropped
+    only at either end (an appended or removed credit such as "(Reuters)"). Figures are compared
+    by the caller. So a typo or an OCR slip is a copy; "boats" for "cars", or a word put in the
+    middle of a sentence, makes another sentence."""
     words_a, words_b = a.split(), b.split()
     matcher = SequenceMatcher(None, words_a, words_b, autojunk=False)
     for tag, a_start, a_end, b_start, b_end in matcher.get_opcodes():
-        if tag == "replace":
-            group_a = " ".join(words_a[a_start:a_end])
-            group_b = " ".join(words_b[b_start:b_end])
-            allowed = max(1, max(len(group_a), len(group_b)) // 3)
-            if levenshtein(group_a, group_b, allowed) is None:
+        if tag == "equal":
+            continue
+        if tag in ("insert", "delete"):
+            at_start = a_start == 0 and b_start == 0
+            at_end = a_end == len(words_a) and b_end == len(words_b)
+            if not (at_start or at_end):
                 return False
+            continue
+        group_a = " ".join(words_a[a_start:a_end])
+        group_b = " ".join(words_b[b_start:b_end])
+        if max(len(group_a), len(group_b)) <= 2:
+            if not _ocr_slip(group_a, group_b):
+                return False
+            continue
+        allowed = max(1, max(len(group_a), len(group_b)) // 3)
+        if levenshtein(group_a, group_b, allowed) is None:
+            return False
     return True
 
 
@@ -199,25 +222,64 @@ def similarity_of(a: str, b: str, edit: int) -> float:
     return 1.0 - edit / max(len(a), len(b), 1)
 
 
+class _NearIndex:
+    """Candidates for near repeats among the kept paragraphs, found by anchors instead of all
+    pairs: a copy with a small edit keeps its figures (a near repeat never changes them) and, at
+    most edit sites away, its first two words, its last two words, its middle two words, or its
+    first or last characters. Each anchor lists at most `_PER_ANCHOR` paragraphs (the earliest):
+    a crowded anchor (a table's rows all open alike) says nothing, and the other anchors of a real
+    copy still find it. So a paragraph costs a few dictionary probes and at most a few edit checks,
+    whatever the article holds."""
+
+    _PER_ANCHOR = 4
+    _CHARS = 6
+
+    def __init__(self) -> None:
+        self.postings: dict[tuple[str, str, str], list[int]] = {}
+
+    def _anchors(self, key: ParagraphKey, query: bool) -> set[tuple[str, str, str]]:
+        text, figures, chars = key.normalised, key.figures, self._CHARS
+        words = text.split()
+        count = len(words)
+        middles = {(count - 1) // 2, count // 2, (count + 1) // 2} if query else {count // 2}
+        anchors = {
+            (figures, "h", " ".join(words[:2])),
+            (figures, "t", " ".join(words[-2:])),
+            (figures, "<", text[:chars]),
+            (figures, ">", text[-chars:]),
+        }
+        anchors.update((figures, "m", " ".join(words[max(0, m - 1) : m + 1])) for m in middles)
+        return anchors
+
+    def add(self, key: ParagraphKey, position: int) -> None:
+        for anchor in self._anchors(key, query=False):
+            listed = self.postings.setdefault(anchor, [])
+            if len(listed) < self._PER_ANCHOR:
+                listed.append(position)
+
+    def candidates(self, key: ParagraphKey) -> list[int]:
+        found: set[int] = set()
+        for anchor in self._anchors(key, query=True):
+            found.update(self.postings.get(anchor, ()))
+        return sorted(found)
+
+
 def _near_match(
-    key: ParagraphKey, keys: Sequence[ParagraphKey], by_length: list[tuple[int, int]], settings: DedupSettings
+    key: ParagraphKey, keys: Sequence[ParagraphKey], index: _NearIndex, settings: DedupSettings
 ) -> tuple[int, float] | None:
     """The earliest kept paragraph `key` nearly repeats, with the similarity; None if none."""
     limit = settings.near_max_edit_chars
     length = len(key.normalised)
-    low = bisect_left(by_length, (length - limit, -1))
-    high = bisect_right(by_length, (length + limit, len(keys)))
-    best: tuple[int, float] | None = None
-    for _, index in by_length[low:high]:
-        if best is not None and index > best[0]:
+    for candidate in index.candidates(key):
+        earlier = keys[candidate].normalised
+        if abs(len(earlier) - length) > limit:
             continue
-        earlier = keys[index].normalised
         # similarity >= s  <=>  edit <= (1 - s) * longer length: short lines get a smaller budget
         budget = min(limit, int((1 - settings.near_min_similarity) * max(length, len(earlier)) + 1e-9))
         edit = edit_size(earlier, key.normalised, budget)
         if edit is not None and changes_are_slips(earlier, key.normalised):
-            best = (index, similarity_of(earlier, key.normalised, edit))
-    return best
+            return candidate, similarity_of(earlier, key.normalised, edit)
+    return None
 
 
 def _copy(paragraph: Paragraph, first: Paragraph, reason: RemovalReason, similarity: float) -> Removal:
@@ -238,7 +300,7 @@ def find_repeats(
     """Removals for later copies inside one article, by position in `paragraphs`."""
     removed: dict[int, Removal] = {}
     first_by_fingerprint: dict[int, int] = {}
-    by_length: list[tuple[int, int]] = []  # (normalised length, position) of kept paragraphs
+    index = _NearIndex()
     for position, (paragraph, key) in enumerate(zip(paragraphs, keys)):
         if not key.normalised:
             continue
@@ -250,13 +312,13 @@ def find_repeats(
             else:  # equal once normalised: similarity is measured on the normalised form
                 removed[position] = _copy(paragraph, paragraphs[first], "near_repeat", 1.0)
             continue
-        near = _near_match(key, keys, by_length, settings) if by_length else None
+        near = _near_match(key, keys, index, settings) if index.postings else None
         if near is not None:
             first, similarity = near
             removed[position] = _copy(paragraph, paragraphs[first], "near_repeat", similarity)
             continue
         first_by_fingerprint[key.fingerprint] = position
-        insort(by_length, (len(key.normalised), position))
+        index.add(key, position)
     if removed:  # rules 3 and 4 only extend repeats already found
         if settings.partial_min_containment > 0:
             _find_partial_repeats(paragraphs, keys, removed, settings)
@@ -279,20 +341,23 @@ def _find_partial_repeats(
     of it selects the same fingerprint there: its containment is 1.
     """
     k, w = settings.kgram_words, settings.winnow_window
+    words: list[str] = []
+    owners: list[int] = []  # the position of the paragraph each word of the stream comes from
+    for position, key in enumerate(keys):
+        if position not in removed and key.normalised:
+            stream = key.normalised.split()
+            words += stream
+            owners += [position] * len(stream)
+    # one pass over the kept text: a fingerprint counts for a candidate when it first occurs in
+    # an earlier paragraph (a copy's own words come later), so the rule stays linear
+    selected = winnow_positions(kgram_hashes(words, k), w)
     for candidate, key in enumerate(keys):
         # in order, so a paragraph this rule removes opens the gate for the next one
         if key.words < 2 * (k + w - 1) or candidate - 1 not in removed or candidate in removed:
             continue
-        words: list[str] = []
-        owners: list[int] = []  # the position of the paragraph each word of the stream comes from
-        for position in range(candidate):
-            if position not in removed and keys[position].normalised:
-                stream = keys[position].normalised.split()
-                words += stream
-                owners += [position] * len(stream)
-        selected = winnow_positions(kgram_hashes(words, k), w)
-        fingerprints = winnowed_fingerprints(keys[candidate].normalised, k, w)
-        shared = [owners[selected[f]] for f in fingerprints if f in selected]
+        fingerprints = winnowed_fingerprints(key.normalised, k, w)
+        shared = [owners[selected[f]] for f in fingerprints if f in selected and owners[selected[f]] < candidate]
+        shared = [owner for owner in shared if owner not in removed]
         containment = len(shared) / len(fingerprints)
         if containment >= settings.partial_min_containment:
             first = max(sorted(set(shared)), key=shared.count)
