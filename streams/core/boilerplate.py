@@ -207,7 +207,7 @@ def find_boilerplate(
     record = seconds >= cutoff  # an article older than the horizon would expire at once
     keep_oldest = max(settings.short_min_articles, settings.long_min_articles, settings.inner_min_articles)
 
-    templates: dict[int, tuple[int, ...]] = {}  # position -> template fingerprints
+    templates: dict[int, tuple[tuple[int, bool], ...]] = {}  # position -> (fingerprint, strong)
     evidence: dict[int, set[int]] = {}  # fingerprint -> earlier articles carrying it
     for position, key in enumerate(keys):
         if not key.normalised:
@@ -216,7 +216,7 @@ def find_boilerplate(
         found = template_keys(paragraphs[position].text)
         if found:
             templates[position] = found
-            for fingerprint in found:
+            for fingerprint, _ in found:
                 evidence[fingerprint] = set()
 
     get, put = store.get, store.set
@@ -264,7 +264,7 @@ def _decide(
     paragraphs: Sequence[Paragraph],
     keys: Sequence[ParagraphKey],
     candidates: Sequence[int],
-    templates: dict[int, tuple[int, ...]],
+    templates: dict[int, tuple[tuple[int, bool], ...]],
     evidence: dict[int, set[int]],
     excluded: set[int],
     feedwide: set[int],
@@ -289,11 +289,11 @@ def _decide(
 
     exact = {position: count(keys[position].fingerprint) for position in candidates}
     template = {
-        position: max((count(fingerprint), fingerprint) for fingerprint in templates[position])
+        position: [(count(fingerprint), strong, fingerprint) for fingerprint, strong in templates[position]]
         for position in candidates
         if position in templates
     }
-    evidenced = [exact[p] > 0 or template.get(p, (0, 0))[0] > 0 for p in candidates]
+    evidenced = [exact[p] > 0 or any(found for found, _, _ in template.get(p, ())) for p in candidates]
     zone = _edge_zone(evidenced, settings.edge_allowance)
 
     removed: dict[int, Removal] = {}
@@ -311,13 +311,14 @@ def _decide(
             continue
         if position not in template:
             continue
-        found, fingerprint = template[position]
-        if zone[order]:
-            needed = settings.template_min_articles
-        else:
-            needed = settings.long_min_articles if long else settings.inner_min_articles
-        if found >= needed:
-            removed[position] = _furniture(paragraphs[position], fingerprint, 0.0)
+        for found, strong, fingerprint in template[position]:
+            if zone[order]:
+                needed = settings.template_min_articles if strong else settings.inner_min_articles
+            else:
+                needed = settings.long_min_articles if long else settings.inner_min_articles
+            if found >= needed:
+                removed[position] = _furniture(paragraphs[position], fingerprint, 0.0)
+                break
     return removed
 
 

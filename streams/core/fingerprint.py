@@ -32,7 +32,8 @@ from .normalise import normalise
 
 _MASK = (1 << 64) - 1
 _BASE = 0x100000001B3  # the 64-bit FNV prime: odd, large, few small factors
-_FIGURE = re.compile(r"\d+(?:[.,:/\u2013-]\d+)*")  # a figure with its inner separators
+# a figure with its sign and inner separators: "-5", "12,345", "2-1", "14:05"
+_FIGURE = re.compile(r"(?<![\w.,])[-+\u2212]?\d+(?:[.,:/\u2013-]\d+)*")
 
 
 @lru_cache(maxsize=1 << 16)  # Zipf: most words of a text are common words seen before

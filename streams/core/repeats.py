@@ -5,12 +5,16 @@ are still kept, so chains of copies all point at the first one:
 
 1. exact: the same exact fingerprint (equal normalised text). Reason `repeat` when the texts are
    equal up to whitespace, `near_repeat` otherwise (quotes, case, digits, punctuation).
-2. near: a small edit, counted in characters of the normalised texts (`edit_size`), so a typo
-   costs 1, an OCR slip 1 a letter and an appended "(Reuters)" 8. A pair is a near repeat when
-   the edit is at most `near_max_edit_chars`, the similarity 1 - edit / longer length is at
-   least `near_min_similarity`, and every changed word keeps two thirds of its letters (a typo,
-   not another word). Candidates come from the lengths alone (an edit of e characters changes
-   the length by at most e), so the rule costs little on articles without close lengths.
+2. near: the same text edited, never another fact. A small edit, counted in characters of
+   the normalised texts (`edit_size`), so a typo costs 1, an OCR slip 1 a letter and an
+   appended "(Reuters)" 8. A pair is a near repeat when both hold the same figures (a number
+   changed is another fact: "Leeds North: Labour 12,345" and "Leeds South: Labour 11,002" are
+   two results), the edit is at most `near_max_edit_chars`, the similarity 1 - edit / longer
+   length is at least `near_min_similarity`, every changed word keeps five sixths of its
+   letters (a typo, not another word; a one- or two-letter word changes only by an OCR
+   confusion, so "Group A" is not "Group B"), and words are added or dropped only at the ends
+   (a credit appended or removed). Candidates come from an index of anchors (`_NearIndex`), so
+   the rule costs a few probes per paragraph, not a comparison with every earlier one.
 3. partial: a paragraph of at least 2t words (t = k + w - 1), right after a repeat, whose
    winnowed fingerprints are at least `partial_min_containment` contained in those of the
    earlier kept paragraphs read as one word stream (onion's rule): the body printed again with
@@ -190,7 +194,7 @@ def _ocr_slip(a: str, b: str) -> bool:
 
 def changes_are_slips(a: str, b: str) -> bool:
     """Whether `b` is `a` edited, not another text: every word `b` changes stays recognisable
-    (at most a third of its letters, at least one, differ; a word of one or two letters only by
+    (one letter in six, at least one, differs: a typo or an OCR slip, not another code or name; a word of one or two letters only by
     an OCR confusion, so "Group A" and "Group B" stay two lines), and words are added or dropped
     only at either end (an appended or removed credit such as "(Reuters)"). Figures are compared
     by the caller. So a typo or an OCR slip is a copy; "boats" for "cars", or a word put in the
@@ -212,7 +216,7 @@ def changes_are_slips(a: str, b: str) -> bool:
             if not _ocr_slip(group_a, group_b):
                 return False
             continue
-        allowed = max(1, max(len(group_a), len(group_b)) // 3)
+        allowed = max(1, max(len(group_a), len(group_b)) // 6)
         if levenshtein(group_a, group_b, allowed) is None:
             return False
     return True

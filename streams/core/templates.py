@@ -15,11 +15,16 @@ line, however long it is:
   completely. The rest must read as a phrase (a lowercase word of three letters or more), so a
   line-up ("Arsenal: Lehmann, Cole, Campbell") is not a label.
 
+Strength, what stays fixed: furniture is mostly slots around a few fixed words (a credit, a
+byline, a reading time, a label); a long sentence with one name changed is more likely a story's
+own sentence reused. So a skeleton is *strong* when at least a third of its words sit in slots
+(and every lead-in is), and *weak* otherwise; `boilerplate` asks more evidence of a weak one.
+
 Content guard, what the slots hold: a line whose slots carry *quantities* gets no template at
 all, so only its exact text can ever recur: a figure with a decimal point, a thousands separator,
 a per cent, a currency or unit sign, a score or range ("2-1"), or any integer of three digits or
-more that is not a year. What stays furniture-capable: years, clock times, dates, and bare
-counts of one or two digits in short lines (up to `SHORT_LINE_WORDS` words: "5 min read",
+more that is not a year. What stays furniture-capable: years, clock times, dates (a day next to
+an English month name), and bare counts of one or two digits in short lines (up to `SHORT_LINE_WORDS` words: "5 min read",
 "Photo 3 of 12"). So "Shares in Acme rose 5% to 120p" never matches "Shares in Bolt rose 3% to
 80p", and two results lines never match each other.
 
@@ -51,6 +56,7 @@ MIN_FIXED = 2
 SHORT_LINE_WORDS = 6
 LABEL_MAX_WORDS = 4
 TABLE_MIN_ROWS = 3
+STRONG_SLOT_SHARE = (1, 3)  # a skeleton is strong when at least this share of its words are slots
 
 _SKELETON_SEED = 0x534B454C  # keeps template hashes apart from exact hashes of the same text
 _LABEL_SEED = 0x4C414245
@@ -65,10 +71,15 @@ _YEAR = re.compile(r"(?:19|20)\d\d")
 _TIME = re.compile(r"\d{1,2}[:.]\d\d(?:[ap]\.?m\.?)?", re.IGNORECASE)
 _DATE = re.compile(r"\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}")
 _COUNT = re.compile(r"\d{1,2}")
+_DAY = re.compile(r"\d{1,2}(?:st|nd|rd|th)", re.IGNORECASE)
+_MONTHS = frozenset(
+    "jan feb mar apr may jun jul aug sep sept oct nov dec january february march april june july "
+    "august september october november december".split()
+)
 _STRIP = "\"'()[]{}.,;:!?\u2018\u2019\u201c\u201d\u00ab\u00bb\u00a9"
 
 
-def _slot_kind(token: str, short_line: bool) -> str | None:
+def _slot_kind(token: str, short_line: bool, beside_month: bool = False) -> str | None:
     """"figure" (furniture-capable), "quantity" (a fact), "link", or None (not a figure/link)."""
     if "@" in token and (token.startswith("@") or _EMAIL.fullmatch(token.strip(_STRIP))):
         return "link"
@@ -79,7 +90,7 @@ def _slot_kind(token: str, short_line: bool) -> str | None:
     core = token.strip(_STRIP)
     if _YEAR.fullmatch(core) or _TIME.fullmatch(core) or _DATE.fullmatch(core):
         return "figure"
-    if short_line and _COUNT.fullmatch(core):
+    if (short_line or beside_month) and (_COUNT.fullmatch(core) or _DAY.fullmatch(core)):
         return "figure"
     return "quantity"
 
@@ -89,29 +100,34 @@ def _capitalised(token: str) -> bool:
 
 
 @lru_cache(maxsize=8192)  # furniture recurs: most such lines were seen before
-def template_keys(text: str) -> tuple[int, ...]:
-    """The template fingerprints of an original paragraph text: skeleton and lead-in, each only
-    when the line has one (see the module docstring); () for a line whose slots hold facts."""
+def template_keys(text: str) -> tuple[tuple[int, bool], ...]:
+    """The template fingerprints of an original paragraph text, each with whether it is strong:
+    skeleton and lead-in, each only when the line has one (see the module docstring); () for a
+    line whose slots hold facts."""
     tokens = text.split()
-    keys: list[int] = []
+    keys: list[tuple[int, bool]] = []
     lead_in, quantity_safe = _lead_in(tokens)
-    skeleton = _skeleton(tokens)
+    skeleton, slot_words = _skeleton(tokens)
     if skeleton:
-        keys.append(xxhash.xxh3_64_intdigest(skeleton.encode("utf-8"), seed=_SKELETON_SEED))
+        strong = slot_words * STRONG_SLOT_SHARE[1] >= len(tokens) * STRONG_SLOT_SHARE[0]
+        keys.append((xxhash.xxh3_64_intdigest(skeleton.encode("utf-8"), seed=_SKELETON_SEED), strong))
     if lead_in and (skeleton or quantity_safe):
-        keys.append(xxhash.xxh3_64_intdigest(lead_in.encode("utf-8"), seed=_LABEL_SEED))
+        keys.append((xxhash.xxh3_64_intdigest(lead_in.encode("utf-8"), seed=_LABEL_SEED), True))
     return tuple(keys)
 
 
-def _skeleton(tokens: Sequence[str]) -> str:
-    """The masked line, or "" when it holds a quantity, no slot, or too few fixed words."""
+def _skeleton(tokens: Sequence[str]) -> tuple[str, int]:
+    """The masked line ("" when it holds a quantity, no slot, or too few fixed words) and the
+    number of its words that sit in slots."""
     short_line = len(tokens) <= SHORT_LINE_WORDS
     parts: list[str] = []
     slots = 0
+    months = [token.strip(_STRIP).lower() in _MONTHS and _capitalised(token) for token in tokens]
     for position, token in enumerate(tokens):
-        kind = _slot_kind(token, short_line)
+        beside_month = (position and months[position - 1]) or (position + 1 < len(tokens) and months[position + 1])
+        kind = _slot_kind(token, short_line, bool(beside_month))
         if kind == "quantity":
-            return ""
+            return "", 0
         if kind is None and _capitalised(token):
             opens_name = position == 0 and len(tokens) > 1 and _capitalised(tokens[1])
             if position or opens_name:
@@ -127,7 +143,7 @@ def _skeleton(tokens: Sequence[str]) -> str:
         if word:
             parts.append(word)
     fixed = sum(part != _SLOT for part in parts)
-    return " ".join(parts) if slots and fixed >= MIN_FIXED else ""
+    return (" ".join(parts), slots) if slots and fixed >= MIN_FIXED else ("", 0)
 
 
 def _lead_in(tokens: Sequence[str]) -> tuple[str, bool]:

@@ -22,8 +22,8 @@ BACKGROUND = (
 
 def content(number: int) -> str:
     town, thing = TOWNS[number % len(TOWNS)], THINGS[number // len(TOWNS) % len(THINGS)]
-    # long enough (14 words) to get no shape fingerprint: only its exact one can match
-    return f"Volunteers in {town} repaired the old {thing} before the fair, helped by the school."
+    # a figure that is a fact (a quantity): the line has no template, only its exact text can recur
+    return f"Volunteers in {town} repaired the old {thing} before the fair, helped by {100 + number} pupils."
 
 
 def article(
