@@ -192,6 +192,14 @@ def _ocr_slip(a: str, b: str) -> bool:
     )
 
 
+def _transposed(a: str, b: str) -> bool:
+    """Whether `b` is `a` with two adjacent characters swapped (a typo Levenshtein counts twice)."""
+    if len(a) != len(b):
+        return False
+    differ = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
+    return len(differ) == 2 and differ[1] == differ[0] + 1 and a[differ[0]] == b[differ[1]] and a[differ[1]] == b[differ[0]]
+
+
 def changes_are_slips(a: str, b: str) -> bool:
     """Whether `b` is `a` edited, not another text: every word `b` changes stays recognisable
     (one letter in six, at least one, differs: a typo or an OCR slip, not another code or name; a word of one or two letters only by
@@ -217,7 +225,7 @@ def changes_are_slips(a: str, b: str) -> bool:
                 return False
             continue
         allowed = max(1, max(len(group_a), len(group_b)) // 6)
-        if levenshtein(group_a, group_b, allowed) is None:
+        if levenshtein(group_a, group_b, allowed) is None and not _transposed(group_a, group_b):
             return False
     return True
 
