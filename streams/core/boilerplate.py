@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import struct
 from bisect import insort
+from collections import Counter
 from collections.abc import Collection, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -58,6 +59,7 @@ _META = struct.Struct("<III")
 _COUNT = struct.Struct("<I")
 _ID_BITS = 23
 _ID_MASK = (1 << _ID_BITS) - 1
+_SENTENCE_WORDS = 8  # t = k + w - 1 of the default winnowing: below it a line is a label or a button
 
 Entry = tuple[int, int, int]  # (event seconds, article id, primed 0/1): sorts by time, then id
 
@@ -220,27 +222,32 @@ def find_boilerplate(
                 evidence[fingerprint] = set()
 
     get, put = store.get, store.set
+    stored: dict[int, list[Entry]] = {}  # fingerprint -> its entries, for those seen before
+    for fingerprint in evidence:
+        value = get(f"{prefix}:{fingerprint:016x}")
+        if value is not None:
+            stored[fingerprint] = entries = unpack_entries(value)
+            evidence[fingerprint] = evidence_articles(entries, me, seconds, horizon)
+
+    removed, copied = _decide(paragraphs, keys, candidates, templates, evidence, set(excluded), set(feedwide), settings)
+
     added: list[int] = []
     entry_writes: list[tuple[str, bytes]] = []
     sighting: Entry = (seconds, me, int(priming))
     first_sighting = pack_entries([sighting])
-    for fingerprint in evidence:
+    for fingerprint in evidence if record else ():
+        if evidence[fingerprint] & copied:
+            continue  # a copy adds no evidence for what its original carried
         store_key = f"{prefix}:{fingerprint:016x}"
-        value = get(store_key)
-        if value is None:  # the common case: a paragraph never seen in this source
-            if record:
-                entry_writes.append((store_key, first_sighting))
-                added.append(fingerprint)
+        entries = stored.get(fingerprint)
+        if entries is None:  # the common case: a paragraph never seen in this source
+            entry_writes.append((store_key, first_sighting))
+            added.append(fingerprint)
             continue
-        entries = unpack_entries(value)
-        evidence[fingerprint] = evidence_articles(entries, me, seconds, horizon)
-        if record:
-            updated = _add_entry(entries, sighting, keep_oldest, settings.max_entries)
-            if updated is not None:
-                entry_writes.append((store_key, pack_entries(updated)))
-                added.append(fingerprint)
-
-    removed = _decide(paragraphs, keys, candidates, templates, evidence, set(excluded), set(feedwide), settings)
+        updated = _add_entry(entries, sighting, keep_oldest, settings.max_entries)
+        if updated is not None:
+            entry_writes.append((store_key, pack_entries(updated)))
+            added.append(fingerprint)
 
     if record:
         # A crash keeps a prefix of these writes (one changelog partition, in order), and the
@@ -269,39 +276,43 @@ def _decide(
     excluded: set[int],
     feedwide: set[int],
     settings: DedupSettings,
-) -> dict[int, Removal]:
-    """The evidence rules (module docstring): related articles and table rows first, then the
-    edge zone, then the bar each line must reach."""
+) -> tuple[dict[int, Removal], set[int]]:
+    """The evidence rules (module docstring): table rows and related articles first, then the
+    edge zone, then the bar each line must reach. Also returns the articles this one is a copy
+    of (`excluded`, and an earlier article that carried most of its paragraphs)."""
     long_words = settings.long_words
-    # an earlier article that carried one of our long paragraphs, one not yet carried widely
-    # (that would be furniture), is a related story: the original of a copy, or an earlier
-    # story of a running one. What we share with it is reuse, not furniture.
-    related = set(excluded)
-    for position in candidates:
-        key = keys[position]
-        carried = evidence[key.fingerprint]
-        if key.words >= long_words and len(carried) < settings.long_min_articles:
-            related |= carried
     rows = table_rows([paragraph.text for paragraph in paragraphs])
 
-    def count(fingerprint: int) -> int:
-        return len(evidence[fingerprint] - related) + (fingerprint in feedwide)
+    def counts(excluding: set[int]) -> tuple[dict[int, int], dict[int, list[tuple[int, bool, int]]]]:
+        def count(fingerprint: int) -> int:
+            return len(evidence[fingerprint] - excluding) + (fingerprint in feedwide)
 
-    exact = {position: count(keys[position].fingerprint) for position in candidates}
-    template = {
-        position: [(count(fingerprint), strong, fingerprint) for fingerprint, strong in templates[position]]
-        for position in candidates
-        if position in templates
-    }
-    evidenced = [exact[p] > 0 or any(found for found, _, _ in template.get(p, ())) for p in candidates]
-    zone = _edge_zone(evidenced, settings.edge_allowance)
+        exact = {position: count(keys[position].fingerprint) for position in candidates}
+        template = {
+            position: [(count(fingerprint), strong, fingerprint) for fingerprint, strong in templates[position]]
+            for position in candidates
+            if position in templates
+        }
+        return exact, template
+
+    def zone_of(exact, template) -> list[bool]:
+        evidenced = [exact[p] > 0 or any(found for found, _, _ in template.get(p, ())) for p in candidates]
+        return _edge_zone(evidenced, settings.edge_allowance)
+
+    stories, copied = _related_articles(keys, candidates, evidence, settings)
+    copied |= excluded
+    related = stories | copied
+    exact, template = counts(related)
+    zone = zone_of(exact, template)
 
     removed: dict[int, Removal] = {}
     for order, position in enumerate(candidates):
         if position in rows:
             continue  # a table's rows are the story, whatever recurs
         key = keys[position]
-        long = key.words >= long_words
+        # what a copy shares with its original is the original's text: only furniture carried
+        # widely elsewhere goes, as a long line would
+        long = key.words >= long_words or bool(evidence[key.fingerprint] & copied)
         if long:
             exact_needed = settings.long_min_articles
         else:
@@ -319,8 +330,41 @@ def _decide(
             if found >= needed:
                 removed[position] = _furniture(paragraphs[position], fingerprint, 0.0)
                 break
-    return removed
+    return removed, copied
 
+
+def _related_articles(
+    keys: Sequence[ParagraphKey],
+    candidates: Sequence[int],
+    evidence: dict[int, set[int]],
+    settings: DedupSettings,
+) -> tuple[set[int], set[int]]:
+    """Earlier articles of the source that tell the same story as this one, so that what they
+    share with it is reuse, not furniture: (earlier stories of a running story, which carried
+    one of our long paragraphs; the original of a copy, the one article that carried most of
+    our sentences, at least two). Lines already carried widely (`long_min_articles` articles)
+    are furniture and say nothing about relations; nor do lines under `_SENTENCE_WORDS` words."""
+    carried: Counter[int] = Counter()  # article -> how many of our sentences it carried
+    sentences = 0  # our paragraphs long enough to be sentences of a story, not a button or a label
+    stories: set[int] = set()
+    for position in candidates:
+        key = keys[position]
+        if key.words < _SENTENCE_WORDS:
+            continue
+        sentences += 1
+        articles = evidence[key.fingerprint]
+        if not articles or len(articles) >= settings.long_min_articles:
+            continue
+        carried.update(articles)
+        if key.words >= settings.long_words:
+            stories |= articles
+    copied: set[int] = set()
+    if carried:
+        # the most, ties to the smallest id: the same answer in every process
+        original, count = min(carried.items(), key=lambda item: (-item[1], item[0]))
+        if count >= 2 and 2 * count > sentences:
+            copied.add(original)
+    return stories, copied
 
 def _edge_zone(evidenced: Sequence[bool], allowance: int) -> list[bool]:
     """Whether each candidate sits at an edge of the article: at most `allowance` paragraphs

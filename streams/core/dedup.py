@@ -54,9 +54,9 @@ class DedupSettings:
     short_min_articles: int = 1
     """Distinct earlier, unrelated articles of the source that must carry a shorter paragraph
     (same exact fingerprint) at an edge of the article (the edge zone) for it to be boilerplate."""
-    inner_min_articles: int = 2
+    inner_min_articles: int = 3
     """The same for a shorter paragraph inside the story, and for a template line there: a
-    short quote or fact reused by one follow-up story is content."""
+    short quote or fact reused by one or two follow-up stories is content, as a long one is."""
     long_min_articles: int = 3
     """The same for long paragraphs anywhere; above the 1-2 reuses of background paragraphs."""
     template_min_articles: int = 1

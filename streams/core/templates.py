@@ -9,7 +9,8 @@ line, however long it is:
   first (names, places, titles; a run of them with "and", "&" or commas between them is one
   slot), a figure, a URL, an e-mail address or a handle. The first word is a slot too when a
   capitalised word follows it (a name that opens the line). The fixed words, in order, with one
-  mark per slot, are the skeleton; it needs at least `MIN_FIXED` fixed words.
+  mark per slot, are the skeleton; it needs at least `MIN_FIXED` fixed words, or one in a time
+  stamp (a slot holding a date or a time: "Updated <time>, <date>").
 - **lead-in**: a labelled line, "<one to four words>: <anything>" (or "|", or a lone dash),
   is also known by its lead-in alone, since what follows a label (a linked headline) changes
   completely. The rest must read as a phrase (a lowercase word of three letters or more), so a
@@ -80,7 +81,7 @@ _STRIP = "\"'()[]{}.,;:!?\u2018\u2019\u201c\u201d\u00ab\u00bb\u00a9"
 
 
 def _slot_kind(token: str, short_line: bool, beside_month: bool = False) -> str | None:
-    """"figure" (furniture-capable), "quantity" (a fact), "link", or None (not a figure/link)."""
+    """"date" or "figure" (furniture-capable), "quantity" (a fact), "link", or None (a word)."""
     if "@" in token and (token.startswith("@") or _EMAIL.fullmatch(token.strip(_STRIP))):
         return "link"
     if _URL.fullmatch(token.strip(_STRIP)):
@@ -89,8 +90,10 @@ def _slot_kind(token: str, short_line: bool, beside_month: bool = False) -> str 
         return None
     core = token.strip(_STRIP)
     if _YEAR.fullmatch(core) or _TIME.fullmatch(core) or _DATE.fullmatch(core):
-        return "figure"
-    if (short_line or beside_month) and (_COUNT.fullmatch(core) or _DAY.fullmatch(core)):
+        return "date"
+    if beside_month and (_COUNT.fullmatch(core) or _DAY.fullmatch(core)):
+        return "date"
+    if short_line and _COUNT.fullmatch(core):
         return "figure"
     return "quantity"
 
@@ -122,6 +125,7 @@ def _skeleton(tokens: Sequence[str]) -> tuple[str, int]:
     short_line = len(tokens) <= SHORT_LINE_WORDS
     parts: list[str] = []
     slots = 0
+    dated = False
     months = [token.strip(_STRIP).lower() in _MONTHS and _capitalised(token) for token in tokens]
     for position, token in enumerate(tokens):
         beside_month = (position and months[position - 1]) or (position + 1 < len(tokens) and months[position + 1])
@@ -134,6 +138,7 @@ def _skeleton(tokens: Sequence[str]) -> tuple[str, int]:
                 kind = "name"
         if kind is not None:
             slots += 1
+            dated = dated or kind == "date"
             if len(parts) >= 2 and parts[-1] in _CONNECTORS and parts[-2] == _SLOT:
                 parts.pop()  # "A and B": one slot
             if not parts or parts[-1] != _SLOT:
@@ -143,7 +148,8 @@ def _skeleton(tokens: Sequence[str]) -> tuple[str, int]:
         if word:
             parts.append(word)
     fixed = sum(part != _SLOT for part in parts)
-    return (" ".join(parts), slots) if slots and fixed >= MIN_FIXED else ("", 0)
+    # a time stamp is known by one fixed word ("Updated <time, date>"); other lines need two
+    return (" ".join(parts), slots) if slots and fixed >= (1 if dated else MIN_FIXED) else ("", 0)
 
 
 def _lead_in(tokens: Sequence[str]) -> tuple[str, bool]:
