@@ -57,11 +57,12 @@ if TYPE_CHECKING:
 _ENTRY = struct.Struct("<IHB")
 _META = struct.Struct("<III")
 _COUNT = struct.Struct("<I")
-_ID_BITS = 23
+_ID_BITS = 22
 _ID_MASK = (1 << _ID_BITS) - 1
+_PRIMED, _EDGE = 1, 2  # entry flags
 _SENTENCE_WORDS = 8  # t = k + w - 1 of the default winnowing: below it a line is a label or a button
 
-Entry = tuple[int, int, int]  # (event seconds, article id, primed 0/1): sorts by time, then id
+Entry = tuple[int, int, int]  # (event seconds, article id, flags _PRIMED | _EDGE): sorts by time, then id
 
 
 @lru_cache(maxsize=4096)  # a feed has few sources
@@ -71,7 +72,7 @@ def source_prefix(source: str) -> str:
 
 
 def article_id(uri: str) -> int:
-    """23 bits of the uri's hash: every version of one uri is one article."""
+    """22 bits of the uri's hash: every version of one uri is one article."""
     return xxhash.xxh3_64_intdigest(uri.encode("utf-8")) & _ID_MASK
 
 
@@ -79,29 +80,24 @@ def unpack_entries(value: bytes | None) -> list[Entry]:
     """The entries of a fingerprint value, oldest first."""
     if not value:
         return []
-    # the id's top 7 bits and the primed flag share the last byte
-    return [
-        (seconds, low | (high & 0x7F) << 16, high >> 7)
-        for seconds, low, high in _ENTRY.iter_unpack(value)
-    ]
+    # the id's top 6 bits and the two flags share the last byte
+    return [(seconds, low | (high & 0x3F) << 16, high >> 6) for seconds, low, high in _ENTRY.iter_unpack(value)]
 
 
 def pack_entries(entries: Sequence[Entry]) -> bytes:
     pack = _ENTRY.pack
-    return b"".join(
-        [pack(seconds, ident & 0xFFFF, ident >> 16 | primed << 7)
-         for seconds, ident, primed in entries]
-    )
+    return b"".join([pack(seconds, ident & 0xFFFF, ident >> 16 | flags << 6) for seconds, ident, flags in entries])
 
 
-def evidence_articles(entries: Sequence[Entry], article: int, seconds: int, horizon: int) -> set[int]:
-    """The other articles in `entries` that count as evidence for `article` at `seconds`."""
-    found: set[int] = set()
-    for when, other, primed in entries:
+def evidence_articles(entries: Sequence[Entry], article: int, seconds: int, horizon: int) -> dict[int, bool]:
+    """The other articles in `entries` that count as evidence for `article` at `seconds`, each
+    with whether it carried the line at an edge of its article."""
+    found: dict[int, bool] = {}
+    for when, other, flags in entries:
         if other == article or when < seconds - horizon:
             continue
-        if when < seconds or (when == seconds and other < article) or (primed and when <= seconds + horizon):
-            found.add(other)
+        if when < seconds or (when == seconds and other < article) or (flags & _PRIMED and when <= seconds + horizon):
+            found[other] = found.get(other, False) or bool(flags & _EDGE)
     return found
 
 
@@ -210,16 +206,16 @@ def find_boilerplate(
     keep_oldest = max(settings.short_min_articles, settings.long_min_articles, settings.inner_min_articles)
 
     templates: dict[int, tuple[tuple[int, bool], ...]] = {}  # position -> (fingerprint, strong)
-    evidence: dict[int, set[int]] = {}  # fingerprint -> earlier articles carrying it
+    evidence: dict[int, dict[int, bool]] = {}  # fingerprint -> earlier articles carrying it (at an edge?)
     for position, key in enumerate(keys):
         if not key.normalised:
             continue
-        evidence[key.fingerprint] = set()
+        evidence[key.fingerprint] = {}
         found = template_keys(paragraphs[position].text)
         if found:
             templates[position] = found
             for fingerprint, _ in found:
-                evidence[fingerprint] = set()
+                evidence[fingerprint] = {}
 
     get, put = store.get, store.set
     stored: dict[int, list[Entry]] = {}  # fingerprint -> its entries, for those seen before
@@ -229,19 +225,25 @@ def find_boilerplate(
             stored[fingerprint] = entries = unpack_entries(value)
             evidence[fingerprint] = evidence_articles(entries, me, seconds, horizon)
 
-    removed, copied = _decide(paragraphs, keys, candidates, templates, evidence, set(excluded), set(feedwide), settings)
+    removed, copied, edges = _decide(
+        paragraphs, keys, candidates, templates, evidence, set(excluded), set(feedwide), settings
+    )
+    at_edge: set[int] = set()  # fingerprints this article carries at one of its edges
+    for position in edges:
+        at_edge.add(keys[position].fingerprint)
+        at_edge.update(fingerprint for fingerprint, _ in templates.get(position, ()))
 
     added: list[int] = []
     entry_writes: list[tuple[str, bytes]] = []
-    sighting: Entry = (seconds, me, int(priming))
-    first_sighting = pack_entries([sighting])
+    primed = _PRIMED if priming else 0
     for fingerprint in evidence if record else ():
-        if evidence[fingerprint] & copied:
+        if copied & evidence[fingerprint].keys():
             continue  # a copy adds no evidence for what its original carried
         store_key = f"{prefix}:{fingerprint:016x}"
+        sighting: Entry = (seconds, me, primed | (_EDGE if fingerprint in at_edge else 0))
         entries = stored.get(fingerprint)
         if entries is None:  # the common case: a paragraph never seen in this source
-            entry_writes.append((store_key, first_sighting))
+            entry_writes.append((store_key, pack_entries([sighting])))
             added.append(fingerprint)
             continue
         updated = _add_entry(entries, sighting, keep_oldest, settings.max_entries)
@@ -272,38 +274,32 @@ def _decide(
     keys: Sequence[ParagraphKey],
     candidates: Sequence[int],
     templates: dict[int, tuple[tuple[int, bool], ...]],
-    evidence: dict[int, set[int]],
+    evidence: dict[int, dict[int, bool]],
     excluded: set[int],
     feedwide: set[int],
     settings: DedupSettings,
-) -> tuple[dict[int, Removal], set[int]]:
+) -> tuple[dict[int, Removal], set[int], list[int]]:
     """The evidence rules (module docstring): table rows and related articles first, then the
     edge zone, then the bar each line must reach. Also returns the articles this one is a copy
-    of (`excluded`, and an earlier article that carried most of its paragraphs)."""
+    of (`excluded`, and an earlier article that carried most of its sentences), and the
+    positions near an edge (`edge_allowance` + 1), which its entries mark for later articles."""
     long_words = settings.long_words
     rows = table_rows([paragraph.text for paragraph in paragraphs])
-
-    def counts(excluding: set[int]) -> tuple[dict[int, int], dict[int, list[tuple[int, bool, int]]]]:
-        def count(fingerprint: int) -> int:
-            return len(evidence[fingerprint] - excluding) + (fingerprint in feedwide)
-
-        exact = {position: count(keys[position].fingerprint) for position in candidates}
-        template = {
-            position: [(count(fingerprint), strong, fingerprint) for fingerprint, strong in templates[position]]
-            for position in candidates
-            if position in templates
-        }
-        return exact, template
-
-    def zone_of(exact, template) -> list[bool]:
-        evidenced = [exact[p] > 0 or any(found for found, _, _ in template.get(p, ())) for p in candidates]
-        return _edge_zone(evidenced, settings.edge_allowance)
-
     stories, copied = _related_articles(keys, candidates, evidence, settings)
     copied |= excluded
     related = stories | copied
-    exact, template = counts(related)
-    zone = zone_of(exact, template)
+
+    def count(fingerprint: int, at_edge: bool) -> int:
+        others = evidence[fingerprint]
+        found = sum(1 for other, edge in others.items() if other not in related and (edge or not at_edge))
+        return found + (fingerprint in feedwide)
+
+    evidenced = [
+        count(keys[p].fingerprint, False) > 0 or any(count(f, False) for f, _ in templates.get(p, ()))
+        for p in candidates
+    ]
+    zone = _edge_zone(evidenced, settings.edge_allowance)
+    near_edge = _edge_zone(evidenced, settings.edge_allowance + 1)
 
     removed: dict[int, Removal] = {}
     for order, position in enumerate(candidates):
@@ -312,31 +308,32 @@ def _decide(
         key = keys[position]
         # what a copy shares with its original is the original's text: only furniture carried
         # widely elsewhere goes, as a long line would
-        long = key.words >= long_words or bool(evidence[key.fingerprint] & copied)
-        if long:
-            exact_needed = settings.long_min_articles
-        else:
-            exact_needed = settings.short_min_articles if zone[order] else settings.inner_min_articles
-        if exact[position] >= exact_needed:
+        long = key.words >= long_words or bool(copied & evidence[key.fingerprint].keys())
+        # at an edge, one earlier article that also carried the line at an edge is enough
+        edge_rule = zone[order] and not long
+        if edge_rule and count(key.fingerprint, True) >= settings.short_min_articles:
             removed[position] = _furniture(paragraphs[position], key.fingerprint, 1.0)
             continue
-        if position not in template:
+        needed = settings.long_min_articles if long else settings.inner_min_articles
+        if count(key.fingerprint, False) >= needed:
+            removed[position] = _furniture(paragraphs[position], key.fingerprint, 1.0)
             continue
-        for found, strong, fingerprint in template[position]:
+        for fingerprint, strong in templates.get(position, ()):
             if zone[order]:
-                needed = settings.template_min_articles if strong else settings.inner_min_articles
-            else:
-                needed = settings.long_min_articles if long else settings.inner_min_articles
-            if found >= needed:
+                at_edge = count(fingerprint, True)
+                if at_edge >= (settings.template_min_articles if strong else settings.inner_min_articles - 1):
+                    removed[position] = _furniture(paragraphs[position], fingerprint, 0.0)
+                    break
+            if count(fingerprint, False) >= needed:
                 removed[position] = _furniture(paragraphs[position], fingerprint, 0.0)
                 break
-    return removed, copied
+    return removed, copied, [p for order, p in enumerate(candidates) if near_edge[order]]
 
 
 def _related_articles(
     keys: Sequence[ParagraphKey],
     candidates: Sequence[int],
-    evidence: dict[int, set[int]],
+    evidence: dict[int, dict[int, bool]],
     settings: DedupSettings,
 ) -> tuple[set[int], set[int]]:
     """Earlier articles of the source that tell the same story as this one, so that what they
@@ -355,9 +352,9 @@ def _related_articles(
         articles = evidence[key.fingerprint]
         if not articles or len(articles) >= settings.long_min_articles:
             continue
-        carried.update(articles)
+        carried.update(articles.keys())
         if key.words >= settings.long_words:
-            stories |= articles
+            stories.update(articles)
     copied: set[int] = set()
     if carried:
         # the most, ties to the smallest id: the same answer in every process

@@ -184,9 +184,9 @@ def test_boilerplate_cap_keeps_the_oldest_evidence_for_reprocessing():
 
 
 def test_boilerplate_entries_round_trip():
-    entries = [(1_900_000_000, 5, 0), (1_900_000_060, (1 << 23) - 1, 1)]
+    entries = [(1_900_000_000, 5, 0), (1_900_000_060, (1 << 22) - 1, 1), (1_900_000_061, 7, 3)]
     assert unpack_entries(pack_entries(entries)) == entries
-    assert len(pack_entries(entries)) == 14
+    assert len(pack_entries(entries)) == 21
 
 
 @pytest.mark.parametrize("year", [1901, 2200])
