@@ -282,7 +282,7 @@ def _decide(
     """The evidence rules (module docstring): table rows and related articles first, then the
     edge zone, then the bar each line must reach. Also returns the articles this one is a copy
     of (`excluded`, and an earlier article that carried most of its sentences), and the
-    positions near an edge (`edge_allowance` + 1), which its entries mark for later articles."""
+    positions in its edge zone, which its entries mark for later articles."""
     long_words = settings.long_words
     rows = table_rows([paragraph.text for paragraph in paragraphs])
     stories, copied = _related_articles(keys, candidates, evidence, settings)
@@ -299,7 +299,6 @@ def _decide(
         for p in candidates
     ]
     zone = _edge_zone(evidenced, settings.edge_allowance)
-    near_edge = _edge_zone(evidenced, settings.edge_allowance + 1)
 
     removed: dict[int, Removal] = {}
     for order, position in enumerate(candidates):
@@ -327,7 +326,7 @@ def _decide(
             if count(fingerprint, False) >= needed:
                 removed[position] = _furniture(paragraphs[position], fingerprint, 0.0)
                 break
-    return removed, copied, [p for order, p in enumerate(candidates) if near_edge[order]]
+    return removed, copied, [p for order, p in enumerate(candidates) if zone[order]]
 
 
 def _related_articles(
