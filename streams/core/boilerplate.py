@@ -49,7 +49,7 @@ import xxhash
 
 from .fingerprint import ParagraphKey
 from .models import Article, Paragraph, Removal, SeenStore
-from .templates import template_keys, table_rows
+from .templates import lead_in_keys, skeleton_keys, table_rows
 
 if TYPE_CHECKING:
     from .dedup import DedupSettings
@@ -211,19 +211,39 @@ def find_boilerplate(
         if not key.normalised:
             continue
         evidence[key.fingerprint] = {}
-        found = template_keys(paragraphs[position].text)
+        found = lead_in_keys(paragraphs[position].text)
         if found:
             templates[position] = found
-            for fingerprint, _ in found:
-                evidence[fingerprint] = {}
+            evidence[found[0][0]] = {}
 
     get, put = store.get, store.set
     stored: dict[int, list[Entry]] = {}  # fingerprint -> its entries, for those seen before
-    for fingerprint in evidence:
-        value = get(f"{prefix}:{fingerprint:016x}")
-        if value is not None:
-            stored[fingerprint] = entries = unpack_entries(value)
-            evidence[fingerprint] = evidence_articles(entries, me, seconds, horizon)
+
+    def fetch(fingerprints) -> None:
+        for fingerprint in fingerprints:
+            value = get(f"{prefix}:{fingerprint:016x}")
+            if value is not None:
+                stored[fingerprint] = entries = unpack_entries(value)
+                evidence[fingerprint] = evidence_articles(entries, me, seconds, horizon)
+
+    fetch(list(evidence))
+    # Skeletons (a regular expression over the whole line) only where furniture can sit: short
+    # lines, and lines near an edge of the article by what is known so far. A line in the middle
+    # of the story is matched by its exact text only, so prose never meets another's skeleton.
+    seen = [
+        bool(evidence[keys[p].fingerprint]) or any(evidence[f] for f, _ in templates.get(p, ()))
+        for p in candidates
+    ]
+    near = _edge_zone(seen, settings.edge_allowance)
+    fresh: list[int] = []
+    for order, position in enumerate(candidates):
+        if near[order] or keys[position].words <= _SENTENCE_WORDS:
+            found = skeleton_keys(paragraphs[position].text)
+            if found and found[0][0] not in evidence:
+                templates[position] = found + templates.get(position, ())
+                evidence[found[0][0]] = {}
+                fresh.append(found[0][0])
+    fetch(fresh)
 
     removed, copied, edges = _decide(
         paragraphs, keys, candidates, templates, evidence, set(excluded), set(feedwide), settings
@@ -284,15 +304,23 @@ def _decide(
     of (`excluded`, and an earlier article that carried most of its sentences), and the
     positions in its edge zone, which its entries mark for later articles."""
     long_words = settings.long_words
-    rows = table_rows([paragraph.text for paragraph in paragraphs])
+    rows = table_rows([paragraph.text if key.figures else None for paragraph, key in zip(paragraphs, keys)])
     stories, copied = _related_articles(keys, candidates, evidence, settings)
     copied |= excluded
     related = stories | copied
 
+    tallies: dict[int, tuple[int, int]] = {}  # fingerprint -> (unrelated articles, of them at an edge)
+    for fingerprint, others in evidence.items():
+        if others or fingerprint in feedwide:
+            every = edge = int(fingerprint in feedwide)
+            for other, at_edge in others.items():
+                if other not in related:
+                    every += 1
+                    edge += at_edge
+            tallies[fingerprint] = (every, edge)
+
     def count(fingerprint: int, at_edge: bool) -> int:
-        others = evidence[fingerprint]
-        found = sum(1 for other, edge in others.items() if other not in related and (edge or not at_edge))
-        return found + (fingerprint in feedwide)
+        return tallies.get(fingerprint, (0, 0))[at_edge]
 
     evidenced = [
         count(keys[p].fingerprint, False) > 0 or any(count(f, False) for f, _ in templates.get(p, ()))

@@ -33,6 +33,7 @@ from .normalise import normalise
 _MASK = (1 << 64) - 1
 _BASE = 0x100000001B3  # the 64-bit FNV prime: odd, large, few small factors
 # a figure with its sign and inner separators: "-5", "12,345", "2-1", "14:05"
+_DIGIT = re.compile(r"\d")
 _FIGURE = re.compile(r"(?<![\w.,])[-+\u2212]?\d+(?:[.,:/\u2013-]\d+)*")
 
 
@@ -92,7 +93,7 @@ class ParagraphKey:
 
 def figures_of(text: str) -> str:
     """The figures of `text`, with the separators inside them (a decimal point, a score's dash)."""
-    return " ".join(_FIGURE.findall(text)) if any(map(str.isdigit, text)) else ""
+    return " ".join(_FIGURE.findall(text)) if _DIGIT.search(text) else ""
 
 
 def exact_fingerprint(normalised: str, figures: str = "") -> int:

@@ -29,6 +29,7 @@ measures them in characters, so a short line with one typo is still a near repea
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Sequence
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING
@@ -235,19 +236,28 @@ def similarity_of(a: str, b: str, edit: int) -> float:
 
 
 class _NearIndex:
-    """Candidates for near repeats among the kept paragraphs, found by anchors instead of all
-    pairs: a copy with a small edit keeps its figures (a near repeat never changes them) and, at
-    most edit sites away, its first two words, its last two words, its middle two words, or its
-    first or last characters. Each anchor lists at most `_PER_ANCHOR` paragraphs (the earliest):
-    a crowded anchor (a table's rows all open alike) says nothing, and the other anchors of a real
-    copy still find it. So a paragraph costs a few dictionary probes and at most a few edit checks,
-    whatever the article holds."""
+    """Candidates for near repeats among the kept paragraphs, found without comparing all pairs.
 
+    An edit of e characters changes the length by at most e, so candidates first come from a
+    window of close lengths (a sorted list), as long as it is small: in ordinary articles few
+    paragraphs have close lengths. When a window is crowded (a table, a list, codes: lines of
+    one length), candidates come from anchors instead: a copy with a small edit keeps its figures
+    (a near repeat never changes them) and, edits being few, its first two words, its last two
+    words, its middle two words, or its first or last characters. Each anchor lists at most
+    `_PER_ANCHOR` paragraphs (the earliest): a crowded anchor (a table's rows all open alike)
+    says nothing, and the other anchors of a real copy still find it. So a paragraph costs a few
+    probes and at most a few edit checks, whatever the article holds. The anchors are built the
+    first time a window is crowded.
+    """
+
+    _WINDOW = 8
     _PER_ANCHOR = 4
     _CHARS = 6
 
-    def __init__(self) -> None:
-        self.postings: dict[tuple[str, str, str], list[int]] = {}
+    def __init__(self, keys: Sequence[ParagraphKey], limit: int) -> None:
+        self.keys, self.limit = keys, limit
+        self.by_length: list[tuple[int, int]] = []  # (normalised length, position), sorted
+        self.postings: dict[tuple[str, str, str], list[int]] | None = None
 
     def _anchors(self, key: ParagraphKey, query: bool) -> set[tuple[str, str, str]]:
         text, figures, chars = key.normalised, key.figures, self._CHARS
@@ -263,13 +273,28 @@ class _NearIndex:
         anchors.update((figures, "m", " ".join(words[max(0, m - 1) : m + 1])) for m in middles)
         return anchors
 
-    def add(self, key: ParagraphKey, position: int) -> None:
+    def _post(self, key: ParagraphKey, position: int) -> None:
+        assert self.postings is not None
         for anchor in self._anchors(key, query=False):
             listed = self.postings.setdefault(anchor, [])
             if len(listed) < self._PER_ANCHOR:
                 listed.append(position)
 
+    def add(self, key: ParagraphKey, position: int) -> None:
+        insort(self.by_length, (len(key.normalised), position))
+        if self.postings is not None:
+            self._post(key, position)
+
     def candidates(self, key: ParagraphKey) -> list[int]:
+        length = len(key.normalised)
+        low = bisect_left(self.by_length, (length - self.limit, -1))
+        high = bisect_right(self.by_length, (length + self.limit, len(self.keys)))
+        if high - low <= self._WINDOW:
+            return sorted(p for _, p in self.by_length[low:high] if self.keys[p].figures == key.figures)
+        if self.postings is None:
+            self.postings = {}
+            for _, position in self.by_length:
+                self._post(self.keys[position], position)
         found: set[int] = set()
         for anchor in self._anchors(key, query=True):
             found.update(self.postings.get(anchor, ()))
@@ -312,7 +337,7 @@ def find_repeats(
     """Removals for later copies inside one article, by position in `paragraphs`."""
     removed: dict[int, Removal] = {}
     first_by_fingerprint: dict[int, int] = {}
-    index = _NearIndex()
+    index = _NearIndex(keys, settings.near_max_edit_chars)
     for position, (paragraph, key) in enumerate(zip(paragraphs, keys)):
         if not key.normalised:
             continue
@@ -324,7 +349,7 @@ def find_repeats(
             else:  # equal once normalised: similarity is measured on the normalised form
                 removed[position] = _copy(paragraph, paragraphs[first], "near_repeat", 1.0)
             continue
-        near = _near_match(key, keys, index, settings) if index.postings else None
+        near = _near_match(key, keys, index, settings) if index.by_length else None
         if near is not None:
             first, similarity = near
             removed[position] = _copy(paragraph, paragraphs[first], "near_repeat", similarity)
@@ -353,20 +378,23 @@ def _find_partial_repeats(
     of it selects the same fingerprint there: its containment is 1.
     """
     k, w = settings.kgram_words, settings.winnow_window
-    words: list[str] = []
     owners: list[int] = []  # the position of the paragraph each word of the stream comes from
-    for position, key in enumerate(keys):
-        if position not in removed and key.normalised:
-            stream = key.normalised.split()
-            words += stream
-            owners += [position] * len(stream)
-    # one pass over the kept text: a fingerprint counts for a candidate when it first occurs in
-    # an earlier paragraph (a copy's own words come later), so the rule stays linear
-    selected = winnow_positions(kgram_hashes(words, k), w)
+    selected: dict[int, int] | None = None
     for candidate, key in enumerate(keys):
         # in order, so a paragraph this rule removes opens the gate for the next one
         if key.words < 2 * (k + w - 1) or candidate - 1 not in removed or candidate in removed:
             continue
+        if selected is None:
+            # one pass over the kept text, the first time a candidate passes the gate: a
+            # fingerprint counts for a candidate when it first occurs in an earlier paragraph
+            # (a copy's own words come later), so the rule stays linear
+            words: list[str] = []
+            for position, other in enumerate(keys):
+                if position not in removed and other.normalised:
+                    stream = other.normalised.split()
+                    words += stream
+                    owners += [position] * len(stream)
+            selected = winnow_positions(kgram_hashes(words, k), w)
         fingerprints = winnowed_fingerprints(key.normalised, k, w)
         shared = [owners[selected[f]] for f in fingerprints if f in selected and owners[selected[f]] < candidate]
         shared = [owner for owner in shared if owner not in removed]

@@ -61,10 +61,22 @@ STRONG_SLOT_SHARE = (1, 3)  # a skeleton is strong when at least this share of i
 
 _SKELETON_SEED = 0x534B454C  # keeps template hashes apart from exact hashes of the same text
 _LABEL_SEED = 0x4C414245
-_SLOT = "\x00"  # normalised text never holds it
+_MARK = "0"  # stands for a slot: after masking, every token with a digit is a slot, so no fixed word holds one
+_CAPITAL = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0391-\u03a9\u0410-\u042f"  # Latin, Greek, Cyrillic capitals
+_OPEN = "\"'(\\[{\u2018\u201c\u00ab\u00bf\u00a1"
+# slot tokens: a capitalised word after the first (with the space before it, which is faster
+# than a look-behind), and tokens with a digit, an "@" or a link, masked only in lines that have one
+_CAPITAL_TOKEN = re.compile(rf"\s[{_OPEN}]*[{_CAPITAL}]\S*")
+_FIGURE_OR_LINK_TOKEN = re.compile(r"[^\s\d@]*(?:\d|@|://|www\.)\S*")
+_OPENS_NAME = re.compile(rf"[{_OPEN}]*[{_CAPITAL}]\S*(?=\s+[{_OPEN}]*[{_CAPITAL}])")
+_DIGIT_TOKEN = re.compile(r"(?<!\S)(?=\S*\d)\S+")
+_has_digit = re.compile(r"\d").search
+# slots with only connectors between them are one slot ("A, B and C")
+_SLOT_RUN = re.compile(r"(?<!\S)0(?:(?: and| or| und| et| y| e)? 0(?!\S))+")
 _OPENERS = "\"'([{\u2018\u201c\u00ab\u00bf\u00a1"  # may open a capitalised word: "(GNX)", "'Super"
-_CONNECTORS = frozenset(("and", "&", "und", "et", "y", "e", "or"))
 _LABEL_ENDS = frozenset(":|")
+_LABEL_MAX_CHARS = 120  # a lead-in of LABEL_MAX_WORDS words ends before this
+_SEPARATOR_SEEN = re.compile(r"\s(?:-|\u2013|\u2014|//)\s").search
 _SEPARATORS = frozenset(("|", "-", "\u2013", "\u2014", "//"))
 _URL = re.compile(r"(?:[a-z][a-z0-9+.-]*://|www\.)\S+|[\w.-]+\.[a-z]{2,}/\S*", re.IGNORECASE)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", re.IGNORECASE)
@@ -82,13 +94,15 @@ _STRIP = "\"'()[]{}.,;:!?\u2018\u2019\u201c\u201d\u00ab\u00bb\u00a9"
 
 def _slot_kind(token: str, short_line: bool, beside_month: bool = False) -> str | None:
     """"date" or "figure" (furniture-capable), "quantity" (a fact), "link", or None (a word)."""
-    if "@" in token and (token.startswith("@") or _EMAIL.fullmatch(token.strip(_STRIP))):
+    if token.isalpha():
+        return None  # the common case, settled without a regular expression
+    core = token.strip(_STRIP)
+    if "@" in token and (token.startswith("@") or _EMAIL.fullmatch(core)):
         return "link"
-    if _URL.fullmatch(token.strip(_STRIP)):
+    if ("." in core or "/" in core) and _URL.fullmatch(core):
         return "link"
     if not any(map(str.isdigit, token)):
         return None
-    core = token.strip(_STRIP)
     if _YEAR.fullmatch(core) or _TIME.fullmatch(core) or _DATE.fullmatch(core):
         return "date"
     if beside_month and (_COUNT.fullmatch(core) or _DAY.fullmatch(core)):
@@ -102,60 +116,93 @@ def _capitalised(token: str) -> bool:
     return token.lstrip(_OPENERS)[:1].isupper()
 
 
-@lru_cache(maxsize=8192)  # furniture recurs: most such lines were seen before
+def _wordlike(token: str) -> bool:
+    return token.isalpha() or any(map(str.isalnum, token))
+
+
 def template_keys(text: str) -> tuple[tuple[int, bool], ...]:
     """The template fingerprints of an original paragraph text, each with whether it is strong:
     skeleton and lead-in, each only when the line has one (see the module docstring); () for a
     line whose slots hold facts."""
+    return skeleton_keys(text) + lead_in_keys(text)
+
+
+@lru_cache(maxsize=8192)  # furniture recurs: most such lines were seen before
+def skeleton_keys(text: str) -> tuple[tuple[int, bool], ...]:
+    """The skeleton's fingerprint and strength, or ()."""
     tokens = text.split()
-    keys: list[tuple[int, bool]] = []
-    lead_in, quantity_safe = _lead_in(tokens)
-    skeleton, slot_words = _skeleton(tokens)
-    if skeleton:
-        strong = slot_words * STRONG_SLOT_SHARE[1] >= len(tokens) * STRONG_SLOT_SHARE[0]
-        keys.append((xxhash.xxh3_64_intdigest(skeleton.encode("utf-8"), seed=_SKELETON_SEED), strong))
-    if lead_in and (skeleton or quantity_safe):
-        keys.append((xxhash.xxh3_64_intdigest(lead_in.encode("utf-8"), seed=_LABEL_SEED), True))
-    return tuple(keys)
+    skeleton, slot_words = _skeleton(text, tokens)
+    if not skeleton:
+        return ()
+    strong = slot_words * STRONG_SLOT_SHARE[1] >= len(tokens) * STRONG_SLOT_SHARE[0]
+    return ((xxhash.xxh3_64_intdigest(skeleton.encode("utf-8"), seed=_SKELETON_SEED), strong),)
 
 
-def _skeleton(tokens: Sequence[str]) -> tuple[str, int]:
-    """The masked line ("" when it holds a quantity, no slot, or too few fixed words) and the
-    number of its words that sit in slots."""
+def lead_in_keys(text: str) -> tuple[tuple[int, bool], ...]:
+    """The lead-in's fingerprint (always strong), or (). Cheap: it reads the first words only."""
+    opening = text[:_LABEL_MAX_CHARS]
+    if ":" not in opening and "|" not in opening and not _SEPARATOR_SEEN(opening):
+        return ()
+    head = text.split(None, LABEL_MAX_WORDS + 1)
+    lead_in, quantity_safe = _lead_in(head)
+    if not lead_in:
+        return ()
+    if not quantity_safe and _has_digit(text) and _has_quantity(text, text.split()):
+        return ()
+    return ((xxhash.xxh3_64_intdigest(lead_in.encode("utf-8"), seed=_LABEL_SEED), True),)
+
+
+def _has_quantity(text: str, tokens: Sequence[str]) -> bool:
+    return _figures(text, tokens) is None
+
+
+def _figures(text: str, tokens: Sequence[str]) -> bool | None:
+    """None when a figure of `text` is a quantity; else whether one is a date or a time."""
     short_line = len(tokens) <= SHORT_LINE_WORDS
-    parts: list[str] = []
-    slots = 0
     dated = False
-    months = [token.strip(_STRIP).lower() in _MONTHS and _capitalised(token) for token in tokens]
-    for position, token in enumerate(tokens):
-        beside_month = (position and months[position - 1]) or (position + 1 < len(tokens) and months[position + 1])
-        kind = _slot_kind(token, short_line, bool(beside_month))
+    for match in _DIGIT_TOKEN.finditer(text):
+        before = text[: match.start()].split()[-1:]
+        after = text[match.end() :].split()[:1]
+        beside_month = any(_capitalised(t) and t.strip(_STRIP).lower() in _MONTHS for t in before + after)
+        kind = _slot_kind(match.group(), short_line, beside_month)
         if kind == "quantity":
-            return "", 0
-        if kind is None and _capitalised(token):
-            opens_name = position == 0 and len(tokens) > 1 and _capitalised(tokens[1])
-            if position or opens_name:
-                kind = "name"
-        if kind is not None:
-            slots += 1
-            dated = dated or kind == "date"
-            if len(parts) >= 2 and parts[-1] in _CONNECTORS and parts[-2] == _SLOT:
-                parts.pop()  # "A and B": one slot
-            if not parts or parts[-1] != _SLOT:
-                parts.append(_SLOT)
-            continue
-        word = normalise(token)
-        if word:
-            parts.append(word)
-    fixed = sum(part != _SLOT for part in parts)
+            return None
+        dated = dated or kind == "date"
+    return dated
+
+
+def _skeleton(text: str, tokens: Sequence[str]) -> tuple[str, int]:
+    """The masked line ("" when it holds a quantity, no slot, or too few fixed words) and the
+    number of its words that sit in slots. Regular expressions do the per-word work; only the
+    few tokens with a digit are looked at one by one."""
+    figures = _has_digit(text) is not None
+    dated = False
+    if figures:
+        found = _figures(text, tokens)
+        if found is None:
+            return "", 0  # a quantity: the line's slots carry facts
+        dated = found
+    masked, slots = text, 0
+    if figures or "@" in text or "://" in text or "www." in text:
+        masked, slots = _FIGURE_OR_LINK_TOKEN.subn(_MARK, masked)
+    masked, names = _CAPITAL_TOKEN.subn(" " + _MARK, masked)
+    slots += names
+    if _OPENS_NAME.match(text):  # the first token is still itself in `masked`
+        first, _, rest = masked.partition(" ")
+        masked, slots = f"{_MARK} {rest}", slots + (first != _MARK)
+    if not slots:
+        return "", 0
+    skeleton = _SLOT_RUN.sub(_MARK, normalise(masked))
+    fixed = len(skeleton.split()) - skeleton.count(_MARK) if skeleton else 0
     # a time stamp is known by one fixed word ("Updated <time, date>"); other lines need two
-    return (" ".join(parts), slots) if slots and fixed >= (1 if dated else MIN_FIXED) else ("", 0)
+    return (skeleton, slots) if fixed >= (1 if dated else MIN_FIXED) else ("", 0)
 
 
 def _lead_in(tokens: Sequence[str]) -> tuple[str, bool]:
     """The normalised lead-in of a labelled line ("" if none), and whether it is a label however
     the rest reads: two words or more, none capitalised after the first ("Read more", not
-    "Leeds North"), so the rest is another story's headline, whose figures are not ours."""
+    "Leeds North"), so the rest is another story's headline, whose figures are not ours.
+    `tokens` may be `split(None, LABEL_MAX_WORDS + 1)`: its last item then holds the rest."""
     for position, token in enumerate(tokens[: LABEL_MAX_WORDS + 1]):
         if position + 1 == len(tokens):
             return "", False
@@ -171,29 +218,36 @@ def _lead_in(tokens: Sequence[str]) -> tuple[str, bool]:
     if not label or any(map(str.isdigit, label)):
         return "", False
     quantity_safe = len(head) >= 2 and not any(_capitalised(token) for token in head[1:])
-    if not quantity_safe and not any(len(word) >= 3 and word.isalpha() and word.islower() for word in rest):
+    rest_words = " ".join(rest).split()
+    if not quantity_safe and not any(len(word) >= 3 and word.isalpha() and word.islower() for word in rest_words):
         return "", False  # a names list or figures after a name: a line-up, a result
     return label, quantity_safe
 
 
 def _coarse_form(text: str) -> str | None:
     """Runs of capitalised words ("C"), figures ("N") and lowercase words ("w"); None without a figure."""
+    if not _has_digit(text):
+        return None
     form: list[str] = []
-    figure = False
     for token in text.split():
-        if any(map(str.isdigit, token)):
-            form.append("N")
-            figure = True
+        if token.isalpha():
+            kind = "C" if token[0].isupper() else "w"
+        elif any(map(str.isdigit, token)):
+            kind = "N"
         elif _capitalised(token):
-            if not form or form[-1] != "C":
-                form.append("C")
-        elif normalise(token):
-            form.append("w")
-    return " ".join(form) if figure else None
+            kind = "C"
+        elif _wordlike(token):
+            kind = "w"
+        else:
+            continue
+        if kind != "C" or not form or form[-1] != "C":
+            form.append(kind)
+    return " ".join(form)
 
 
-def table_rows(texts: Sequence[str]) -> set[int]:
-    """Positions of the lines that are rows of a table in this article (see the module docstring)."""
-    forms = [_coarse_form(text) for text in texts]
+def table_rows(texts: Sequence[str | None]) -> set[int]:
+    """Positions of the lines that are rows of a table in this article (see the module
+    docstring). `texts`: None for a line known to hold no figure (it cannot be a row)."""
+    forms = [None if text is None else _coarse_form(text) for text in texts]
     counts = Counter(form for form in forms if form is not None)
     return {position for position, form in enumerate(forms) if form is not None and counts[form] >= TABLE_MIN_ROWS}
