@@ -219,9 +219,12 @@ def find_boilerplate(
     get, put = store.get, store.set
     stored: dict[int, list[Entry]] = {}  # fingerprint -> its entries, for those seen before
 
+    store_keys: dict[int, str] = {}
+
     def fetch(fingerprints) -> None:
         for fingerprint in fingerprints:
-            value = get(f"{prefix}:{fingerprint:016x}")
+            store_keys[fingerprint] = store_key = f"{prefix}:{fingerprint:016x}"
+            value = get(store_key)
             if value is not None:
                 stored[fingerprint] = entries = unpack_entries(value)
                 evidence[fingerprint] = evidence_articles(entries, me, seconds, horizon)
@@ -256,17 +259,20 @@ def find_boilerplate(
     added: list[int] = []
     entry_writes: list[tuple[str, bytes]] = []
     primed = _PRIMED if priming else 0
+    inner, edge = (seconds, me, primed), (seconds, me, primed | _EDGE)
+    first_sightings = (pack_entries([inner]), pack_entries([edge]))
     for fingerprint in evidence if record else ():
-        if copied & evidence[fingerprint].keys():
+        others = evidence[fingerprint]
+        if others and copied and copied & others.keys():
             continue  # a copy adds no evidence for what its original carried
-        store_key = f"{prefix}:{fingerprint:016x}"
-        sighting: Entry = (seconds, me, primed | (_EDGE if fingerprint in at_edge else 0))
+        store_key = store_keys[fingerprint]
+        at = fingerprint in at_edge
         entries = stored.get(fingerprint)
         if entries is None:  # the common case: a paragraph never seen in this source
-            entry_writes.append((store_key, pack_entries([sighting])))
+            entry_writes.append((store_key, first_sightings[at]))
             added.append(fingerprint)
             continue
-        updated = _add_entry(entries, sighting, keep_oldest, settings.max_entries)
+        updated = _add_entry(entries, edge if at else inner, keep_oldest, settings.max_entries)
         if updated is not None:
             entry_writes.append((store_key, pack_entries(updated)))
             added.append(fingerprint)

@@ -105,5 +105,6 @@ def exact_fingerprint(normalised: str, figures: str = "") -> int:
 def key_paragraph(text: str) -> ParagraphKey:
     normalised = normalise(text)
     words = normalised.count(" ") + 1 if normalised else 0  # normalised text has single spaces
-    figures = figures_of(text) if normalised else ""
+    # normalised text is letters, digits and spaces: without digits it is letters once unspaced
+    figures = "" if not normalised or normalised.replace(" ", "").isalpha() else figures_of(text)
     return ParagraphKey(normalised, exact_fingerprint(normalised, figures), words, figures)
