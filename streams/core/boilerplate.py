@@ -339,9 +339,7 @@ def _decide(
         if position in rows:
             continue  # a table's rows are the story, whatever recurs
         key = keys[position]
-        # what a copy shares with its original is the original's text: only furniture carried
-        # widely elsewhere goes, as a long line would
-        long = key.words >= long_words or bool(copied & evidence[key.fingerprint].keys())
+        long = key.words >= long_words
         # at an edge, one earlier article that also carried the line at an edge is enough
         edge_rule = zone[order] and not long
         if edge_rule and count(key.fingerprint, True) >= settings.short_min_articles:
