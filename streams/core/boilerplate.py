@@ -258,12 +258,17 @@ def find_boilerplate(
 
     added: list[int] = []
     entry_writes: list[tuple[str, bytes]] = []
+    copies: set[int] = set()  # what this article holds as a copy of its original: not recorded
+    if copied:
+        for position, key in enumerate(keys):
+            if key.normalised and copied & evidence[key.fingerprint].keys():
+                copies.add(key.fingerprint)
+                copies.update(fingerprint for fingerprint, _ in templates.get(position, ()))
     primed = _PRIMED if priming else 0
     inner, edge = (seconds, me, primed), (seconds, me, primed | _EDGE)
     first_sightings = (pack_entries([inner]), pack_entries([edge]))
     for fingerprint in evidence if record else ():
-        others = evidence[fingerprint]
-        if others and copied and copied & others.keys():
+        if fingerprint in copies or (copied and copied & evidence[fingerprint].keys()):
             continue  # a copy adds no evidence for what its original carried
         store_key = store_keys[fingerprint]
         at = fingerprint in at_edge
