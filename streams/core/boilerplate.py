@@ -5,26 +5,38 @@ hash of the source and a decision only sees that source's evidence: results do n
 sources are spread over workers or partitions.
 
 Keys and values (all through `store.get/set/delete`, so the worker's changelog restores them):
-- ``{src}:{fp:016x}`` -> the articles that carried fingerprint `fp`: up to `max_entries` packed
-  7-byte entries ``<IHB`` (event time in Unix seconds; article id, 23 bits of the uri's hash, so
-  every version of a uri is one article; a bit marking entries written while priming), oldest
-  first. A 25-byte key, so at most 25 + 7 * 5 = 60 bytes a fingerprint with the defaults.
-  When full, the oldest entries that a decision can need (the largest *_min_articles) stay and
-  the newest of the rest: a reprocessed article still finds the evidence it found the first
-  time, and a line that keeps recurring keeps fresh entries as the old ones expire.
+- ``{src}:{fp:016x}`` -> the articles that carried fingerprint `fp` (an exact fingerprint, or a
+  template's: `templates`): up to `max_entries` packed 7-byte entries ``<IHB`` (event time in
+  Unix seconds; article id, 22 bits of the uri's hash, so every version of a uri is one article;
+  a bit marking entries written while priming; a bit marking a line carried at an edge of its
+  article), oldest first. A 25-byte key, so at most 25 + 7 * 5 = 60 bytes a fingerprint with
+  the defaults. When full, the oldest entries that a decision can need (the largest
+  *_min_articles) stay and the newest of the rest: a reprocessed article still finds the
+  evidence it found the first time, and a line that keeps recurring keeps fresh entries as the
+  old ones expire.
 - ``{src}:t{bucket}`` -> ``<I`` how many index records bucket `bucket` (event time //
   `bucket_seconds`) holds, and ``{src}:t{bucket}.{n}`` -> packed ``<Q`` fingerprints that got an
   entry from the n-th article of that bucket. The index is how expiry finds what to delete.
 - ``{src}:meta`` -> ``<III`` the source's event-time watermark and its oldest and newest live bucket.
 
-Decision: a paragraph is boilerplate when enough distinct *other* articles of its source carried
-it before: entries of another uri whose (event time, id) is below the current article's and at
-most `horizon` older. Entries written while priming count on both sides of the current time
-within the horizon: they stand for history read in advance. Thresholds depend on length:
-`short_min_articles` below `long_words` words, `long_min_articles` from there (a background
-paragraph reused by a few stories of a running story is content); a paragraph of at most
-`shape_max_words` words also matches by its shape fingerprint (`shape_min_articles`), which
-survives changing names, figures and linked headlines.
+Decision: a paragraph is boilerplate when enough distinct *other, unrelated* articles of its
+source carried it (or its template) before: entries of another uri whose (event time, id) is
+below the current article's and at most `horizon` older. Entries written while priming count on
+both sides of the current time within the horizon: they stand for history read in advance.
+- Table rows (`templates.table_rows`) are never boilerplate.
+- Related articles are no evidence: an earlier story that carried one of our long paragraphs (a
+  running story), the original of a copy (it carried most of our sentences), and `excluded`
+  (the feed-wide stage's linked original). A copy records nothing its original carried, so
+  republishing a story never makes its paragraphs recur.
+- The bar depends on where the line sits. The edge zone is the run of lines at the top or the
+  bottom of the article with at most `edge_allowance` line without any evidence between them and
+  the edge (a standfirst, a line new to the source). There, a shorter line needs
+  `short_min_articles` earlier article that carried it *at an edge too* (the entry's edge bit),
+  and a template `template_min_articles` such article (strong template) or two (weak). Inside
+  the story, and for long paragraphs anywhere, `inner_min_articles` / `long_min_articles`
+  articles (3): a quote, a fact or a background paragraph reused by one or two follow-ups is
+  content.
+- `feedwide` fingerprints (lines other sources carried) count as one more earlier article.
 
 Expiry is by event time only: the watermark is the newest event time seen for the source; a
 bucket whose whole span is older than watermark - horizon - `expiry_grace` is dropped with its
@@ -40,7 +52,6 @@ from __future__ import annotations
 
 import struct
 from bisect import insort
-from collections import Counter
 from collections.abc import Collection, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -49,7 +60,8 @@ import xxhash
 
 from .fingerprint import ParagraphKey
 from .models import Article, Paragraph, Removal, SeenStore
-from .templates import lead_in_keys, skeleton_keys, table_rows
+from .evidence import SENTENCE_WORDS, decide, edge_zone
+from .templates import lead_in_keys, skeleton_keys
 
 if TYPE_CHECKING:
     from .dedup import DedupSettings
@@ -60,7 +72,6 @@ _COUNT = struct.Struct("<I")
 _ID_BITS = 22
 _ID_MASK = (1 << _ID_BITS) - 1
 _PRIMED, _EDGE = 1, 2  # entry flags
-_SENTENCE_WORDS = 8  # t = k + w - 1 of the default winnowing: below it a line is a label or a button
 
 Entry = tuple[int, int, int]  # (event seconds, article id, flags _PRIMED | _EDGE): sorts by time, then id
 
@@ -171,11 +182,6 @@ def _index(store: SeenStore, prefix: str, bucket: int, fingerprints: Sequence[in
     store.set(count_key, _COUNT.pack(records + 1))
 
 
-def _furniture(paragraph: Paragraph, fingerprint: int, similarity: float) -> Removal:
-    hexadecimal = f"{fingerprint:016x}"
-    return Removal(paragraph.index, paragraph.text, "boilerplate", None, hexadecimal, round(similarity, 4))
-
-
 def find_boilerplate(
     article: Article,
     paragraphs: Sequence[Paragraph],
@@ -237,10 +243,10 @@ def find_boilerplate(
         bool(evidence[keys[p].fingerprint]) or any(evidence[f] for f, _ in templates.get(p, ()))
         for p in candidates
     ]
-    near = _edge_zone(seen, settings.edge_allowance)
+    near = edge_zone(seen, settings.edge_allowance)
     fresh: list[int] = []
     for order, position in enumerate(candidates):
-        if near[order] or keys[position].words <= _SENTENCE_WORDS:
+        if near[order] or keys[position].words <= SENTENCE_WORDS:
             found = skeleton_keys(paragraphs[position].text)
             if found and found[0][0] not in evidence:
                 templates[position] = found + templates.get(position, ())
@@ -248,7 +254,7 @@ def find_boilerplate(
                 fresh.append(found[0][0])
     fetch(fresh)
 
-    removed, copied, edges = _decide(
+    removed, copied, edges = decide(
         paragraphs, keys, candidates, templates, evidence, set(excluded), set(feedwide), settings
     )
     at_edge: set[int] = set()  # fingerprints this article carries at one of its edges
@@ -298,120 +304,3 @@ def find_boilerplate(
     if new_meta != meta_value:
         put(f"{prefix}:meta", new_meta)
     return removed
-
-
-def _decide(
-    paragraphs: Sequence[Paragraph],
-    keys: Sequence[ParagraphKey],
-    candidates: Sequence[int],
-    templates: dict[int, tuple[tuple[int, bool], ...]],
-    evidence: dict[int, dict[int, bool]],
-    excluded: set[int],
-    feedwide: set[int],
-    settings: DedupSettings,
-) -> tuple[dict[int, Removal], set[int], list[int]]:
-    """The evidence rules (module docstring): table rows and related articles first, then the
-    edge zone, then the bar each line must reach. Also returns the articles this one is a copy
-    of (`excluded`, and an earlier article that carried most of its sentences), and the
-    positions in its edge zone, which its entries mark for later articles."""
-    long_words = settings.long_words
-    rows = table_rows([paragraph.text if key.figures else None for paragraph, key in zip(paragraphs, keys)])
-    stories, copied = _related_articles(keys, candidates, evidence, settings)
-    copied |= excluded
-    related = stories | copied
-
-    tallies: dict[int, tuple[int, int]] = {}  # fingerprint -> (unrelated articles, of them at an edge)
-    for fingerprint, others in evidence.items():
-        if others or fingerprint in feedwide:
-            every = edge = int(fingerprint in feedwide)
-            for other, at_edge in others.items():
-                if other not in related:
-                    every += 1
-                    edge += at_edge
-            tallies[fingerprint] = (every, edge)
-
-    def count(fingerprint: int, at_edge: bool) -> int:
-        return tallies.get(fingerprint, (0, 0))[at_edge]
-
-    evidenced = [
-        count(keys[p].fingerprint, False) > 0 or any(count(f, False) for f, _ in templates.get(p, ()))
-        for p in candidates
-    ]
-    zone = _edge_zone(evidenced, settings.edge_allowance)
-
-    removed: dict[int, Removal] = {}
-    for order, position in enumerate(candidates):
-        if position in rows:
-            continue  # a table's rows are the story, whatever recurs
-        key = keys[position]
-        long = key.words >= long_words
-        # at an edge, one earlier article that also carried the line at an edge is enough
-        edge_rule = zone[order] and not long
-        if edge_rule and count(key.fingerprint, True) >= settings.short_min_articles:
-            removed[position] = _furniture(paragraphs[position], key.fingerprint, 1.0)
-            continue
-        needed = settings.long_min_articles if long else settings.inner_min_articles
-        if count(key.fingerprint, False) >= needed:
-            removed[position] = _furniture(paragraphs[position], key.fingerprint, 1.0)
-            continue
-        for fingerprint, strong in templates.get(position, ()):
-            if zone[order]:
-                at_edge = count(fingerprint, True)
-                if at_edge >= (settings.template_min_articles if strong else settings.inner_min_articles - 1):
-                    removed[position] = _furniture(paragraphs[position], fingerprint, 0.0)
-                    break
-            if count(fingerprint, False) >= needed:
-                removed[position] = _furniture(paragraphs[position], fingerprint, 0.0)
-                break
-    return removed, copied, [p for order, p in enumerate(candidates) if zone[order]]
-
-
-def _related_articles(
-    keys: Sequence[ParagraphKey],
-    candidates: Sequence[int],
-    evidence: dict[int, dict[int, bool]],
-    settings: DedupSettings,
-) -> tuple[set[int], set[int]]:
-    """Earlier articles of the source that tell the same story as this one, so that what they
-    share with it is reuse, not furniture: (earlier stories of a running story, which carried
-    one of our long paragraphs; the original of a copy, the one article that carried most of
-    our sentences, at least two). Lines already carried widely (`long_min_articles` articles)
-    are furniture and say nothing about relations; nor do lines under `_SENTENCE_WORDS` words."""
-    carried: Counter[int] = Counter()  # article -> how many of our sentences it carried
-    sentences = 0  # our paragraphs long enough to be sentences of a story, not a button or a label
-    stories: set[int] = set()
-    for position in candidates:
-        key = keys[position]
-        if key.words < _SENTENCE_WORDS:
-            continue
-        sentences += 1
-        articles = evidence[key.fingerprint]
-        if not articles or len(articles) >= settings.long_min_articles:
-            continue
-        carried.update(articles.keys())
-        if key.words >= settings.long_words:
-            stories.update(articles)
-    copied: set[int] = set()
-    if carried:
-        # the most, ties to the smallest id: the same answer in every process
-        original, count = min(carried.items(), key=lambda item: (-item[1], item[0]))
-        if count >= 2 and 2 * count > sentences:
-            copied.add(original)
-    return stories, copied
-
-def _edge_zone(evidenced: Sequence[bool], allowance: int) -> list[bool]:
-    """Whether each candidate sits at an edge of the article: at most `allowance` paragraphs
-    without any evidence lie between it and the top, or between it and the bottom. Furniture
-    sits in runs at the top and bottom (a standfirst or a first-time line may sit between);
-    a line reused in the middle of a story has the story around it."""
-    total = len(evidenced)
-    fresh_before = [0] * total
-    running = 0
-    for order, seen in enumerate(evidenced):
-        fresh_before[order] = running
-        running += not seen
-    zone = []
-    for order, seen in enumerate(evidenced):
-        fresh_after = running - fresh_before[order] - (not seen)
-        zone.append(min(fresh_before[order], fresh_after) <= allowance)
-    return zone
