@@ -162,6 +162,13 @@ def _ocr_slip(a: str, b: str) -> bool:
     )
 
 
+def _alphabetic(text: str) -> bool:
+    """Letters of scripts written with spaces between words (Latin, Greek, Cyrillic, Armenian),
+    where a one- or two-letter word is a label ("Group A"); in Chinese or Japanese, which
+    `normalise` cuts into one token a character, a changed character is an ordinary typo."""
+    return all(ord(char) < 0x0530 for char in text)
+
+
 def _transposed(a: str, b: str) -> bool:
     """Whether `b` is `a` with two adjacent characters swapped (a typo Levenshtein counts twice)."""
     if len(a) != len(b):
@@ -190,7 +197,7 @@ def changes_are_slips(a: str, b: str) -> bool:
             continue
         group_a = " ".join(words_a[a_start:a_end])
         group_b = " ".join(words_b[b_start:b_end])
-        if max(len(group_a), len(group_b)) <= 2:
+        if max(len(group_a), len(group_b)) <= 2 and _alphabetic(group_a + group_b):
             if not _ocr_slip(group_a, group_b):
                 return False
             continue

@@ -12,6 +12,7 @@ from streams.core.fingerprint import (
     winnow,
     winnowed_fingerprints,
 )
+from streams.core.normalise import normalise
 
 K, W = 5, 4
 T = K + W - 1  # the guarantee threshold in words
@@ -97,3 +98,14 @@ def test_fingerprint_winnowing_keeps_about_two_in_w_plus_one():
     text = " ".join(rng.choice(VOCABULARY) for _ in range(5000))
     density = len(winnowed_fingerprints(text, K, W)) / (5000 - K + 1)
     assert 0.3 < density < 0.5  # 2 / (w + 1) = 0.4
+
+
+def test_fingerprint_chinese_paragraph_gets_character_kgrams():
+    text = "市政府今天宣布，从下个月起，全市公共汽车将延长夜间运营时间，方便晚归的市民出行。"
+    key = key_paragraph(text)
+    assert key.words == 36  # one token per character, punctuation dropped
+    fingerprints = winnowed_fingerprints(key.normalised, 5, 4)
+    assert len(fingerprints) > 5  # not the one hash of a single giant "word"
+    # a run of t = 8 characters shared with another text is found
+    other = normalise("记者了解到，全市公共汽车将延长夜间服务")
+    assert fingerprints & winnowed_fingerprints(other, 5, 4)
