@@ -77,7 +77,6 @@ _SLOT_RUN = re.compile(r"(?<!\S)0(?:(?: and| or| und| et| y| e)? 0(?!\S))+")
 _OPENERS = "\"'([{\u2018\u201c\u00ab\u00bf\u00a1"  # may open a capitalised word: "(GNX)", "'Super"
 _LABEL_ENDS = frozenset(":|")
 _LABEL_MAX_CHARS = 120  # a lead-in of LABEL_MAX_WORDS words ends before this
-_SPACED_SEPARATORS = (" - ", " \u2013 ", " \u2014 ", " // ")
 _SEPARATORS = frozenset(("|", "-", "\u2013", "\u2014", "//"))
 _URL = re.compile(r"(?:[a-z][a-z0-9+.-]*://|www\.)\S+|[\w.-]+\.[a-z]{2,}/\S*", re.IGNORECASE)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", re.IGNORECASE)
@@ -142,7 +141,8 @@ def skeleton_keys(text: str) -> tuple[tuple[int, bool], ...]:
 def lead_in_keys(text: str) -> tuple[tuple[int, bool], ...]:
     """The lead-in's fingerprint (always strong), or (). Cheap: it reads the first words only."""
     opening = text[:_LABEL_MAX_CHARS]
-    if ":" not in opening and "|" not in opening and not any(sep in opening for sep in _SPACED_SEPARATORS):
+    if not (":" in opening or "|" in opening or " - " in opening or " \u2013 " in opening
+            or " \u2014 " in opening or " // " in opening):
         return ()
     head = text.split(None, LABEL_MAX_WORDS + 1)
     lead_in, quantity_safe = _lead_in(head)
@@ -162,8 +162,8 @@ def _figures(text: str, tokens: Sequence[str]) -> bool | None:
     short_line = len(tokens) <= SHORT_LINE_WORDS
     dated = False
     for match in _DIGIT_TOKEN.finditer(text):
-        before = text[: match.start()].split()[-1:]
-        after = text[match.end() :].split()[:1]
+        before = text[max(0, match.start() - 12) : match.start()].split()[-1:]  # a month name is short
+        after = text[match.end() : match.end() + 12].split()[:1]
         beside_month = any(_capitalised(t) and t.strip(_STRIP).lower() in _MONTHS for t in before + after)
         kind = _slot_kind(match.group(), short_line, beside_month)
         if kind == "quantity":
@@ -226,7 +226,7 @@ def _lead_in(tokens: Sequence[str]) -> tuple[str, bool]:
 
 
 def _coarse_form(text: str) -> str | None:
-    """Runs of capitalised words ("C"), figures ("N") and lowercase words ("w") of a line with figures."""
+    """Runs of capitalised words ("C"), figures ("N") and lowercase words ("w"); None without a figure."""
     form: list[str] = []
     for token in text.split():
         if token.isalpha():
@@ -241,12 +241,12 @@ def _coarse_form(text: str) -> str | None:
             continue
         if kind != "C" or not form or form[-1] != "C":
             form.append(kind)
-    return " ".join(form)
+    return " ".join(form) if "N" in form else None
 
 
 def table_rows(texts: Sequence[str | None]) -> set[int]:
     """Positions of the lines that are rows of a table in this article (see the module
     docstring). `texts`: None for a line known to hold no figure (it cannot be a row)."""
-    forms = [_coarse_form(text) if text is not None and _has_digit(text) else None for text in texts]
+    forms = [None if text is None else _coarse_form(text) for text in texts]
     counts = Counter(form for form in forms if form is not None)
     return {position for position, form in enumerate(forms) if form is not None and counts[form] >= TABLE_MIN_ROWS}
