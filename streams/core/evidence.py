@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from .fingerprint import ParagraphKey
 from .models import Paragraph, Removal
-from .templates import table_rows
+from .templates import pinned_share, table_rows
 
 if TYPE_CHECKING:
     from .dedup import DedupSettings
@@ -81,10 +81,10 @@ def decide(
             if zone[order]:
                 at_edge = count(fingerprint, True)
                 if at_edge >= (settings.template_min_articles if strong else settings.inner_min_articles - 1):
-                    removed[position] = furniture(paragraphs[position], fingerprint, 0.0)
+                    removed[position] = furniture(paragraphs[position], fingerprint, pinned_share(paragraphs[position].text))
                     break
             if count(fingerprint, False) >= needed:
-                removed[position] = furniture(paragraphs[position], fingerprint, 0.0)
+                removed[position] = furniture(paragraphs[position], fingerprint, pinned_share(paragraphs[position].text))
                 break
     return removed, copied, [p for order, p in enumerate(candidates) if zone[order]]
 

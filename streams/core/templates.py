@@ -138,6 +138,17 @@ def skeleton_keys(text: str) -> tuple[tuple[int, bool], ...]:
     return ((xxhash.xxh3_64_intdigest(skeleton.encode("utf-8"), seed=_SKELETON_SEED), strong),)
 
 
+def pinned_share(text: str) -> float:
+    """The share of a template line's words that its template pins down (the fixed ones): the
+    similarity reported for a template match."""
+    tokens = text.split()
+    skeleton, slots = _skeleton(text, tokens)
+    if skeleton:
+        return round(1 - slots / len(tokens), 4)
+    lead_in, _ = _lead_in(text.split(None, LABEL_MAX_WORDS + 1))
+    return round(min(1.0, (lead_in.count(" ") + 1) / len(tokens)), 4) if lead_in else 0.0
+
+
 def lead_in_keys(text: str) -> tuple[tuple[int, bool], ...]:
     """The lead-in's fingerprint (always strong), or (). Cheap: it reads the first words only."""
     opening = text[:_LABEL_MAX_CHARS]
