@@ -27,9 +27,12 @@ if not (EVAL / "score.py").exists() and os.environ.get("CI", "").lower() == "tru
     raise RuntimeError(f"CI=true but no evaluation sets at {EVAL}: the quality gate cannot run")
 pytestmark = pytest.mark.skipif(not (EVAL / "score.py").exists(), reason=f"no evaluation sets at {EVAL}")
 
-# floors: the issue's targets (dedup) and the measured level less a small margin (NER)
-DEDUP_COLD = {"precision": 0.99, "recall": 0.93, "exact": 0.90}
-DEDUP_WARM = {"precision": 0.99, "recall": 0.97, "exact": 0.95}
+# floors: the issue's targets (dedup) and the measured level less a small margin (NER). Issue
+# 12's cold targets (R 0.95, exact 0.92) need the feed-wide evidence of a first-time wire
+# tagline (bench/eval_dedup.py measures 0.966 / 0.943 with it); until that stage is merged the
+# cold floors are the measured 0.946 / 0.907 less a margin.
+DEDUP_COLD = {"precision": 0.99, "recall": 0.94, "exact": 0.90}
+DEDUP_WARM = {"precision": 0.99, "recall": 0.99, "exact": 0.97}
 NER_F1 = 0.70
 
 
