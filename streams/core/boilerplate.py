@@ -186,11 +186,13 @@ def find_boilerplate(
     settings: DedupSettings,
     *,
     priming: bool = False,
+    excluded: frozenset[int] = frozenset(),
 ) -> dict[int, Removal]:
     """Decide which `candidates` (positions) are boilerplate, and record the whole article.
 
     Every non-empty paragraph is recorded, removed copies included, so the evidence does not
     depend on this article's own decisions. Each fingerprint is read and written once.
+    Entries of the `excluded` article ids (the article's near copies) are no evidence.
     """
     prefix = source_prefix(article.source)
     me = article_id(article.uri)
@@ -229,7 +231,8 @@ def find_boilerplate(
                 added.append(fingerprint)
             continue
         entries = unpack_entries(value)
-        fingerprints[fingerprint] = count_articles(entries, me, seconds, horizon)
+        evidence = [entry for entry in entries if entry[1] not in excluded] if excluded else entries
+        fingerprints[fingerprint] = count_articles(evidence, me, seconds, horizon)
         if record:
             updated = _add_entry(entries, sighting, keep_oldest, settings.max_entries)
             if updated is not None:

@@ -67,6 +67,7 @@ def build_envelope(
     entities: Sequence[Entity],
     origin: Origin,
     processed_at: datetime,
+    duplicate_of: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     removed_by = Counter(r.reason for r in result.removed)
     return {
@@ -93,6 +94,7 @@ def build_envelope(
         },
         "source": article.source,
         "event_time": iso_utc(article.event_time),
+        "duplicate_of": duplicate_of,
         "pipeline": {"name": "newsclean", "version": __version__, "processed_at": iso_utc(processed_at), "input": dict(origin)},
     }
 
