@@ -45,7 +45,7 @@ from .models import SeenStore
 _BINS = 64
 _BIN_SHIFT = 58  # 64 - log2(_BINS): a shingle hash's top 6 bits pick its bin
 _ROWS = 2  # bins per band: 32 bands
-_MIN_BANDS_HIT = 2
+_MIN_BANDS_HIT = 1
 _MASK64 = (1 << 64) - 1
 _LOW58 = (1 << _BIN_SHIFT) - 1
 _HEADER = struct.Struct("<IQIHBBH")  # seconds, uri hash, source hash, uri bytes, complete, bands, sketch
