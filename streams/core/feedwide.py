@@ -162,11 +162,11 @@ def observe(article: Article, store: SeenStore, settings: FeedSettings) -> FeedF
     sketch = sketch_of(shingles((text for _, _, text in paragraphs), settings.link_shingle_words),
                        settings.link_sketch_size) if words >= settings.link_min_words else None
 
-    copies: list[tuple[int, int, str, float]] = []  # (seconds, uri hash, uri, similarity)
+    copies: list[tuple[int, int, str, float]] = []  # (seconds, uri hash, uri, similarity), own versions too
     recorded = False
     for record in candidates(store, live, sketch) if sketch else ():
-        if record.uri_hash == me:
-            recorded |= record.seconds == seconds  # this very article, processed again
+        if record.uri_hash == me and record.seconds == seconds:
+            recorded = True  # this very article, processed again
             continue
         if (record.seconds, record.uri_hash) >= (seconds, me) or record.seconds < earliest:
             continue
@@ -174,6 +174,10 @@ def observe(article: Article, store: SeenStore, settings: FeedSettings) -> FeedF
         if similarity >= settings.link_min_similarity:
             copies.append((record.seconds, record.uri_hash, record.uri, round(similarity, 4)))
     copies.sort()
+    # An update whose own earlier version is the earliest of its near copies is the original of
+    # the family: its copies' reprints are not what it copies.
+    original = copies[0] if copies and copies[0][1] != me else None
+    copies = [copy for copy in copies if copy[1] != me]
     excluded = {uri_hash_ & 0xFFFFFFFF for _, uri_hash_, _, _ in copies} | {me & 0xFFFFFFFF}
 
     feed_lines, shared = _line_evidence(store, live, lines, seconds, me, source, earliest, excluded, settings)
@@ -192,7 +196,7 @@ def observe(article: Article, store: SeenStore, settings: FeedSettings) -> FeedF
     if new_meta != meta_value:
         store.set(_META_KEY, new_meta)
 
-    link = Link(copies[0][2], copies[0][3]) if copies else None
+    link = Link(original[2], original[3]) if original else None
     return FeedFindings(link, FeedContext(tuple(uri for _, _, uri, _ in copies), frozenset(feed_lines)))
 
 

@@ -133,3 +133,21 @@ def test_links_record_round_trips_through_bytes():
     sketch = sketch_of(shingles([" ".join(story(3)).lower()], 5), 128)
     record = Record(1_772_431_200, 2**63 + 5, 77, "urn:ü:1", sketch.bands, sketch.sample, sketch.complete, (1, 2**64 - 1))
     assert Record.unpack(record.pack()) == record
+
+
+def test_links_an_update_of_a_syndicated_original_does_not_link_to_its_reprint():
+    store = MemoryStore()
+    observe(article("urn:a:1", 0, "Alpha", ORIGINAL), store, SETTINGS)
+    reprint = observe(article("urn:b:1", 10, "Beta", ORIGINAL), store, SETTINGS)
+    update = observe(article("urn:a:1", 60, "Alpha", [*ORIGINAL, "A sentence added later."], version="2"), store, SETTINGS)
+    assert reprint.link.uri == "urn:a:1"
+    assert update.link is None
+    assert update.context.copies == ("urn:b:1",)  # the reprint's sightings are still no evidence against it
+
+
+def test_links_an_update_of_a_copy_still_links_to_the_copys_original():
+    store = MemoryStore()
+    observe(article("urn:a:1", 0, "Alpha", ORIGINAL), store, SETTINGS)
+    observe(article("urn:b:1", 10, "Beta", ORIGINAL), store, SETTINGS)
+    update = observe(article("urn:b:1", 60, "Beta", ORIGINAL[:-1], version="2"), store, SETTINGS)
+    assert update.link.uri == "urn:a:1"
