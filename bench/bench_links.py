@@ -43,7 +43,7 @@ from bench_dedup import START, paragraph, vocabulary  # noqa: E402
 from streams.core.dedup import DedupSettings, deduplicate  # noqa: E402
 from streams.core.feedwide import FeedSettings, observe  # noqa: E402
 from streams.core.fingerprint import key_paragraph  # noqa: E402
-from streams.core.links import containment, shingles, sketch_of  # noqa: E402
+from streams.core.links import MIN_SHARED_BANDS, containment, shingles, sketch_of  # noqa: E402
 from streams.core.models import Article, MemoryStore, Paragraph  # noqa: E402
 from streams.core.ninjs import Limits, decode, parse_article  # noqa: E402
 
@@ -69,7 +69,7 @@ def similarity(later: Article, earlier: Article) -> dict[str, float]:
     exact = len(a & b) / len(a) if a else 0.0
     shared = len(set(sa.bands) & set(sb.bands))
     return {"exact": exact, "estimate": containment(sa.values, sb.sample, sb.complete),
-            "candidate": float(shared >= min(2, len(sa.bands)) and bool(sa.bands))}
+            "candidate": float(bool(sa.bands) and shared >= min(MIN_SHARED_BANDS, len(sa.bands)))}
 
 
 def summary(values: list[dict[str, float]]) -> dict[str, object]:
@@ -230,8 +230,15 @@ def cost(count: int, seed: int) -> dict[str, object]:
     per_hour = 60
     live_hours = SETTINGS.feed_horizon_hours + SETTINGS.feed_expiry_grace_hours + SETTINGS.feed_bucket_hours
     steady = sizes[len(sizes) // 2 :]
+    kinds: dict[str, int] = {}
+    for key, value in store.data.items():
+        kind = {"r": "records", "b": "bands", "l": "lines"}.get(key[5:6], "meta") if key.startswith("feed:") else "other"
+        kinds[kind] = kinds.get(kind, 0) + len(key) + len(value)
+    live_articles = sum(1 for key in store.data if key.startswith("feed:r") and "." in key)
     return {
         "articles": count, "span_hours": count / per_hour,
+        "live_articles_at_end": live_articles,
+        "bytes_per_live_article_at_end": {kind: size / live_articles for kind, size in sorted(kinds.items())},
         "feed_stage_us_per_article": 1e6 * feed_s / count, "dedup_us_per_article": 1e6 * dedup_s / count,
         "feed_over_dedup": feed_s / dedup_s,
         "feed_stage_articles_per_s_one_core": count / feed_s,
