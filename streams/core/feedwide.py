@@ -30,13 +30,13 @@ replay and the offline mode.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import orjson
 
 from .fingerprint import key_paragraph
-from .links import Record, add_record, candidates, containment, drop_records, shingles, sketch_of, source_hash, uri_hash
+from .links import Record, add_record, candidates, complete_bands, containment, drop_records, shingles, sketch_of, source_hash, uri_hash
 from .models import Article, SeenStore
 
 _ENTRY = struct.Struct("<III")
@@ -164,9 +164,10 @@ def observe(article: Article, store: SeenStore, settings: FeedSettings) -> FeedF
 
     copies: list[tuple[int, int, str, float]] = []  # (seconds, uri hash, uri, similarity), own versions too
     recorded = False
-    for record in candidates(store, live, sketch) if sketch else ():
+    for record_bucket, number, record in candidates(store, live, sketch) if sketch else ():
         if record.uri_hash == me and record.seconds == seconds:
             recorded = True  # this very article, processed again
+            complete_bands(store, record_bucket, number, record)
             continue
         if (record.seconds, record.uri_hash) >= (seconds, me) or record.seconds < earliest:
             continue
@@ -181,16 +182,16 @@ def observe(article: Article, store: SeenStore, settings: FeedSettings) -> FeedF
     excluded = {uri_hash_ & 0xFFFFFFFF for _, uri_hash_, _, _ in copies} | {me & 0xFFFFFFFF}
 
     feed_lines, shared = _line_evidence(store, live, lines, seconds, me, source, earliest, excluded, settings)
-    record_it = seconds >= cutoff and not recorded  # an article past the cutoff would expire at once
-    if record_it:
+    if seconds >= cutoff:  # an article past the cutoff would expire at once: judged, not recorded
         kept = [fp for fp in lines if fp not in shared]  # a copy's shared lines are not feed-wide evidence
-        if sketch is not None or kept:
+        if not recorded and (sketch is not None or kept):
             # the record first: it lists the line keys, so a crash never leaves one expiry cannot reach
             indexed = sketch or _NOTHING
             add_record(store, bucket, Record(seconds, me, source, article.uri, indexed.bands, indexed.sample,
                                              indexed.complete, tuple(kept)))
+        # idempotent, so also when processed again: a crash may have cut these writes
         _record_lines(store, bucket, kept, (seconds, source, me & 0xFFFFFFFF), settings)
-    if seconds >= cutoff:  # the bucket joins the live range even when reprocessing adds nothing
+        # the bucket joins the live range even when reprocessing adds nothing
         meta[1], meta[2] = min(meta[1], bucket), max(meta[2], bucket)
     new_meta = _META.pack(*meta)
     if new_meta != meta_value:
@@ -272,3 +273,33 @@ def _expire(store: SeenStore, seconds: int, settings: FeedSettings) -> tuple[lis
                     store.delete(_line_key(bucket, fingerprint))
         meta[1] = dead
     return meta, cutoff, value
+
+
+def state_view(data: Mapping[str, bytes]) -> dict[str, object]:
+    """The feed state's ``feed:`` keys as a value to compare two stores by what they decide:
+    each band key as the set of records (their bytes) it lists, the records that hold only lines
+    per bucket, the line entries and the meta as they are. Record numbers and a record a crash
+    cut off from its bands are left out: an article processed again after such a crash writes
+    its record under a new number."""
+    view: dict[str, object] = {}
+    bands: dict[str, tuple[int, bytes]] = {}
+    records: dict[tuple[int, int], bytes] = {}
+    for key, value in data.items():
+        if not key.startswith("feed:"):
+            continue
+        kind, rest = key[5], key[6:]
+        if kind == "b":
+            bands[key] = (int(rest.partition(":")[0]), value)
+        elif kind == "r" and "." in rest:
+            bucket, _, number = rest.partition(".")
+            records[(int(bucket), int(number))] = value
+        elif kind != "r":
+            view[key] = value
+    for key, (bucket, listed) in bands.items():
+        view[key] = frozenset(records[(bucket, n)] for (n,) in struct.iter_unpack("<I", listed) if (bucket, n) in records)
+    lines_only: dict[int, set[bytes]] = {}
+    for (bucket, _), value in records.items():
+        if not Record.unpack(value).bands:
+            lines_only.setdefault(bucket, set()).add(value)
+    view.update({f"feed:r{bucket}": frozenset(values) for bucket, values in lines_only.items()})
+    return view

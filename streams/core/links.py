@@ -198,13 +198,13 @@ def records_of(store: SeenStore, bucket: int) -> Iterable[tuple[int, Record]]:
         number += 1
 
 
-def candidates(store: SeenStore, buckets: Iterable[int], sketch: Sketch) -> list[Record]:
-    """Records of `buckets` that share at least two bands with `sketch` (all of them when the
-    text has fewer bands), in (bucket, number) order."""
+def candidates(store: SeenStore, buckets: Iterable[int], sketch: Sketch) -> list[tuple[int, int, Record]]:
+    """(bucket, number, record) of the records of `buckets` that share at least
+    `MIN_SHARED_BANDS` bands with `sketch`, in (bucket, number) order."""
     needed = min(MIN_SHARED_BANDS, len(sketch.bands))
     if not needed:
         return []
-    found: list[Record] = []
+    found: list[tuple[int, int, Record]] = []
     for bucket in buckets:
         hits: Counter[int] = Counter()
         for band, value in sketch.bands:
@@ -214,8 +214,19 @@ def candidates(store: SeenStore, buckets: Iterable[int], sketch: Sketch) -> list
         for number in sorted(n for n, count in hits.items() if count >= needed):
             raw = store.get(record_key(bucket, number))
             if raw is not None:
-                found.append(Record.unpack(raw))
+                found.append((bucket, number, Record.unpack(raw)))
     return found
+
+
+def complete_bands(store: SeenStore, bucket: int, number: int, record: Record) -> None:
+    """List record `number` under every band of its own. An article processed again after a
+    crash that cut its band writes finds its record through the bands that were written."""
+    entry = _COUNT.pack(number)
+    for band, band_value in record.bands:
+        key = band_key(bucket, band, band_value)
+        listed = store.get(key) or b""
+        if number not in {n for (n,) in _COUNT.iter_unpack(listed)}:
+            store.set(key, listed + entry)
 
 
 def add_record(store: SeenStore, bucket: int, record: Record) -> None:

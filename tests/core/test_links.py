@@ -151,3 +151,47 @@ def test_links_an_update_of_a_copy_still_links_to_the_copys_original():
     observe(article("urn:b:1", 10, "Beta", ORIGINAL), store, SETTINGS)
     update = observe(article("urn:b:1", 60, "Beta", ORIGINAL[:-1], version="2"), store, SETTINGS)
     assert update.link.uri == "urn:a:1"
+
+
+class Transaction:
+    """One article's writes over a base store, in the order the worker's changelog carries them
+    (first write of a key, last value), as `streams.app.TableStore` keeps them."""
+
+    def __init__(self, base: dict) -> None:
+        self.base = base
+        self.pending: dict[str, bytes | None] = {}
+
+    def get(self, key):
+        return self.pending[key] if key in self.pending else self.base.get(key)
+
+    def set(self, key, value):
+        self.pending[key] = value
+
+    def delete(self, key):
+        self.pending[key] = None
+
+
+def test_links_a_crash_that_cuts_an_articles_writes_leaves_what_reprocessing_repairs():
+    from streams.core.feedwide import state_view
+
+    tagline = "Distributed by the Continental Wire service."
+    history = [article("urn:a:1", 0, "Alpha", [*ORIGINAL, tagline]), article("urn:c:1", 5, "Gamma", [*story(9), tagline])]
+    copy = article("urn:b:1", 30, "Beta", [*ORIGINAL[:5], tagline])
+    after = article("urn:d:1", 40, "Delta", [*ORIGINAL[1:], tagline])
+    before = MemoryStore()
+    for one in history:
+        observe(one, before, SETTINGS)
+    whole = MemoryStore()
+    whole.data = dict(before.data)
+    expected = [observe(copy, whole, SETTINGS), observe(after, whole, SETTINGS)]
+    writes = Transaction(dict(before.data))
+    observe(copy, writes, SETTINGS)
+    assert len(writes.pending) > 10
+    for cut in range(len(writes.pending) + 1):
+        crashed = MemoryStore()
+        crashed.data = dict(before.data)
+        for key, value in list(writes.pending.items())[:cut]:
+            crashed.set(key, value) if value is not None else crashed.delete(key)
+        again = [observe(copy, crashed, SETTINGS), observe(after, crashed, SETTINGS)]
+        assert again == expected, cut
+        assert state_view(crashed.data) == state_view(whole.data), cut

@@ -9,6 +9,11 @@ from datetime import datetime, timedelta
 
 import orjson
 
+from streams.core.feedwide import state_view
+from streams.core.models import MemoryStore
+from streams.core.pipeline import PipelineSettings, process
+
+from .chaos import compact, read_topic
 from .synthetic import START, FeedItem, article, feed
 from .test_dedup_worker import offline, read_all  # noqa: F401  (fixture helpers, not tests)
 from .test_dedup_worker import pipelines  # noqa: F401  (the fixture)
@@ -88,3 +93,9 @@ async def test_links_two_workers_give_the_links_and_removals_of_one(pipelines, n
     assert _first_sightings_removed(items, single)  # feed-wide: the tagline went where its source never printed it
     assert double == single
     assert single == offline([i.raw for i in items], tmp_path)
+    # the feed table, read back from its changelog, holds what the offline run's store holds
+    store = MemoryStore()
+    process([(i.raw, {"file": "feed", "line": n}) for n, i in enumerate(items)], store, PipelineSettings(), None)
+    for pipeline in (one, two):
+        changelog = compact(await read_topic(bootstrap_servers, f"{pipeline.app_id}-feed-changelog"))
+        assert changelog and state_view(changelog) == state_view(store.data)
