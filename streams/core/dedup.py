@@ -109,10 +109,10 @@ def deduplicate(
                                    excluded=excluded)
     if context and context.feed_lines:
         for position in firsts:
-            if position not in boilerplate and keys[position].fingerprint in context.feed_lines:
-                paragraph = paragraphs[position]
-                boilerplate[position] = Removal(paragraph.index, paragraph.text, "boilerplate", None,
-                                                f"{keys[position].fingerprint:016x}", 1.0)
+            paragraph = paragraphs[position]
+            line = context.feed_lines.get(paragraph.index)
+            if line is not None and position not in boilerplate:
+                boilerplate[position] = Removal(paragraph.index, paragraph.text, "boilerplate", None, f"{line:016x}", 1.0)
     if boilerplate:
         removed.update(boilerplate)
         _relabel_copies_of_boilerplate(paragraphs, removed)

@@ -6,9 +6,10 @@ worker keeps it in a single-partition table, see README "Topology"), and returns
 - **the link** (`duplicate_of`): the earliest earlier article, of any source, with another uri,
   whose body holds this one's (`links`: shingle containment >= `link_min_similarity`), and every
   such near copy (`FeedContext.copies`);
-- **feed-wide lines** (`FeedContext.feed_lines`): exact fingerprints of this article's short
-  paragraphs that at least `line_min_sources` distinct *other* sources carried earlier: a wire
-  tagline or a syndication notice, boilerplate for a source that prints it for the first time.
+- **feed-wide lines** (`FeedContext.feed_lines`): this article's short paragraphs that at least
+  `line_min_sources` distinct *other* sources each carried earlier in `line_min_articles`
+  articles: a wire tagline or a syndication notice, boilerplate for a source that prints it for
+  the first time. Lines compare normalised with their digits kept.
 
 Evidence is only what is strictly earlier by (event time, uri hash), at most `feed_horizon_hours`
 older, and never from the article's own uri: an article processed again after a crash, when
@@ -19,7 +20,7 @@ copies do not count for it, and a linked copy does not record the lines it share
 
 State (keys ``feed:...``): the link index of `links` and, per event-time bucket,
 ``feed:l{bucket}:{fp}`` -> ``<III`` entries (event seconds, source hash, uri hash low 32 bits),
-one per source, the earliest `line_max_entries` kept; ``feed:meta`` -> ``<III`` watermark (the
+at most `line_min_articles` per source, the earliest `line_max_entries` kept; ``feed:meta`` -> ``<III`` watermark (the
 newest event time seen), oldest and newest live bucket. Every key a bucket holds is reached from
 its records, so expiry drops a bucket whole once it ends before watermark - horizon - grace, and
 the state is bounded by the horizon (plus grace and one bucket), never by the stream. Expiry
@@ -35,13 +36,16 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from .fingerprint import key_paragraph
+import xxhash
+
+from .fingerprint import ParagraphKey, key_paragraph
 from .links import Record, add_record, candidates, complete_bands, containment, drop_records, shingles, sketch_of, source_hash, uri_hash
 from .models import Article, SeenStore
 
 _ENTRY = struct.Struct("<III")
 _META = struct.Struct("<III")
 _META_KEY = "feed:meta"
+_LINE_SEED = 0x4C494E45  # keeps line fingerprints apart from the dedup's exact ones
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,14 +76,21 @@ class FeedSettings:
     paragraph carried by several sources is a copied story, which is content."""
     line_min_sources: int = 2
     """Distinct other sources that must have carried a line earlier for it to be feed-wide."""
-    line_max_entries: int = 8
-    """Sources remembered per line and bucket (12 bytes each); the earliest stay."""
+    line_min_articles: int = 2
+    """Articles in which each of those sources must have carried it: furniture recurs within the
+    outlets that print it, while a sentence several outlets quote from one statement, or a fact
+    line of one event, comes once per outlet and is content."""
+    line_max_entries: int = 12
+    """Sightings remembered per line and bucket (12 bytes each), at most `line_min_articles` per
+    source; the earliest stay."""
 
     def __post_init__(self) -> None:
         if not 0 < self.link_min_similarity <= 1:
             raise ValueError("link_min_similarity must lie in (0, 1]")
-        if self.line_max_entries <= self.line_min_sources:
-            raise ValueError("line_max_entries must exceed line_min_sources")
+        if self.line_max_entries <= self.line_min_sources * self.line_min_articles:
+            raise ValueError("line_max_entries must exceed line_min_sources * line_min_articles")
+        if self.line_min_articles < 1:
+            raise ValueError("line_min_articles must be positive")
         if min(self.link_shingle_words, self.link_sketch_size, self.feed_bucket_hours, self.line_min_sources) < 1 \
                 or self.feed_horizon_hours <= 0:
             raise ValueError("shingle words, sketch size, bucket hours, line_min_sources and horizon must be positive")
@@ -104,12 +115,13 @@ class FeedContext:
     - `copies`: uris of earlier near copies of this article (its linked original first). Their
       sightings are no boilerplate evidence against it: a copy keeps its whole body, also when
       its outlet printed the story before under another uri.
-    - `feed_lines`: exact fingerprints (`fingerprint.key_paragraph(text).fingerprint`) of its
-      paragraphs that enough distinct other sources carried earlier: boilerplate here.
+    - `feed_lines`: input index (`Paragraph.index`) -> line fingerprint of its paragraphs that
+      enough distinct other sources carried earlier: boilerplate here (the first copy of each;
+      later copies are the article's own repeats).
     """
 
     copies: tuple[str, ...] = ()
-    feed_lines: frozenset[int] = frozenset()
+    feed_lines: Mapping[int, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +144,7 @@ class FeedFindings:
         return orjson.dumps({
             "duplicate_of": self.link.to_json() if self.link else None,
             "copies": list(self.context.copies),
-            "feed_lines": [f"{fp:016x}" for fp in sorted(self.context.feed_lines)],
+            "feed_lines": {str(index): f"{fp:016x}" for index, fp in sorted(self.context.feed_lines.items())},
         })
 
     @classmethod
@@ -140,7 +152,8 @@ class FeedFindings:
         data = orjson.loads(value)
         link = data.get("duplicate_of")
         return cls(Link(link["uri"], float(link["similarity"])) if link else None,
-                   FeedContext(tuple(data.get("copies", ())), frozenset(int(fp, 16) for fp in data.get("feed_lines", ()))))
+                   FeedContext(tuple(data.get("copies", ())),
+                               {int(index): int(fp, 16) for index, fp in data.get("feed_lines", {}).items()}))
 
 
 NO_FINDINGS = FeedFindings()
@@ -157,9 +170,11 @@ def observe(article: Article, store: SeenStore, settings: FeedSettings) -> FeedF
     live = range(max(meta[1], earliest // settings.bucket_seconds), min(meta[2], bucket) + 1)
 
     paragraphs = _content(article)
-    lines = sorted({fp for fp, words, _ in paragraphs if words < settings.line_max_words})
-    words = sum(words for _, words, _ in paragraphs)
-    sketch = sketch_of(shingles((text for _, _, text in paragraphs), settings.link_shingle_words),
+    line_at = {_line_fingerprint(key, text): index for index, key, text in paragraphs
+               if key.words < settings.line_max_words}
+    lines = sorted(line_at)
+    words = sum(key.words for _, key, _ in paragraphs)
+    sketch = sketch_of(shingles((key.normalised for _, key, _ in paragraphs), settings.link_shingle_words),
                        settings.link_sketch_size) if words >= settings.link_min_words else None
 
     copies: list[tuple[int, int, str, float]] = []  # (seconds, uri hash, uri, similarity), own versions too
@@ -198,20 +213,28 @@ def observe(article: Article, store: SeenStore, settings: FeedSettings) -> FeedF
         store.set(_META_KEY, new_meta)
 
     link = Link(original[2], original[3]) if original else None
-    return FeedFindings(link, FeedContext(tuple(uri for _, _, uri, _ in copies), frozenset(feed_lines)))
+    feed_at = {line_at[fp]: fp for fp in feed_lines}
+    return FeedFindings(link, FeedContext(tuple(uri for _, _, uri, _ in copies), dict(sorted(feed_at.items()))))
 
 
-def _content(article: Article) -> list[tuple[int, int, str]]:
-    """(exact fingerprint, words, normalised text) of the article's distinct paragraphs, in order:
-    a repeat inside the article adds nothing to what it is a copy of."""
+def _content(article: Article) -> list[tuple[int, ParagraphKey, str]]:
+    """(input index, key, original text) of the article's distinct paragraphs, in order: a repeat
+    inside the article adds nothing to what it is a copy of."""
     seen: set[int] = set()
     content = []
     for paragraph in article.paragraphs:
         key = key_paragraph(paragraph.text)
         if key.normalised and key.fingerprint not in seen:
             seen.add(key.fingerprint)
-            content.append((key.fingerprint, key.words, key.normalised))
+            content.append((paragraph.index, key, paragraph.text))
     return content
+
+
+def _line_fingerprint(key: ParagraphKey, text: str) -> int:
+    """The normalised line with its digits kept: "Leeds North: Labour 12,345" and "Leeds North:
+    Labour 11,002" are two facts, never one feed-wide line (the normalised form has every digit 0)."""
+    digits = "".join(char for char in text if char.isdigit())
+    return xxhash.xxh3_64_intdigest(f"{key.normalised}\x00{digits}".encode("utf-8"), seed=_LINE_SEED)
 
 
 def _line_key(bucket: int, fingerprint: int) -> str:
@@ -227,7 +250,7 @@ def _line_evidence(
     feed_lines: set[int] = set()
     shared: set[int] = set()
     for fingerprint in lines:
-        sources: set[int] = set()
+        sightings: dict[int, set[int]] = {}  # source -> its articles that carried the line earlier
         for bucket in live:
             for when, other_source, other in _ENTRY.iter_unpack(store.get(_line_key(bucket, fingerprint)) or b""):
                 if other in excluded:
@@ -235,22 +258,27 @@ def _line_evidence(
                         shared.add(fingerprint)
                     continue
                 if other_source != source and earliest <= when and (when, other) < (seconds, mine):
-                    sources.add(other_source)
-        if len(sources) >= settings.line_min_sources:
+                    sightings.setdefault(other_source, set()).add(other)
+        carriers = sum(len(articles) >= settings.line_min_articles for articles in sightings.values())
+        if carriers >= settings.line_min_sources:
             feed_lines.add(fingerprint)
     return feed_lines, shared
 
 
 def _record_lines(store: SeenStore, bucket: int, lines: Iterable[int], entry: tuple[int, int, int],
                   settings: FeedSettings) -> None:
-    """One entry per source and bucket (its earliest sighting), the earliest `line_max_entries`."""
+    """Per source and bucket its earliest `line_min_articles` sightings (distinct articles), the
+    earliest `line_max_entries` in all. Recording a sighting again changes nothing."""
+    source, article = entry[1], entry[2]
     for fingerprint in lines:
         key = _line_key(bucket, fingerprint)
         entries = list(_ENTRY.iter_unpack(store.get(key) or b""))
-        same = [e for e in entries if e[1] == entry[1]]
-        if same and same[0] <= entry:
+        if any(e[1] == source and e[2] == article for e in entries):
+            continue  # a uri counts once, whichever version: its earliest sighting stays
+        same = sorted([e for e in entries if e[1] == source] + [entry])[: settings.line_min_articles]
+        if entry not in same:
             continue
-        entries = sorted([e for e in entries if e[1] != entry[1]] + [entry])[: settings.line_max_entries]
+        entries = sorted([e for e in entries if e[1] != source] + same)[: settings.line_max_entries]
         if entry in entries:
             store.set(key, b"".join(_ENTRY.pack(*e) for e in entries))
 

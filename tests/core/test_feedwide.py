@@ -9,7 +9,6 @@ import pytest
 
 from streams.core.envelope import Origin
 from streams.core.feedwide import FeedContext, FeedFindings, FeedSettings, Link, observe
-from streams.core.fingerprint import key_paragraph
 from streams.core.models import MemoryStore
 from streams.core.pipeline import PipelineSettings, Prepared, prepare
 
@@ -40,13 +39,30 @@ def removed(prepared: Prepared) -> list[str]:
 
 def test_feedwide_tagline_of_two_other_sources_goes_at_its_first_sighting_in_a_new_source():
     feed = Feed()
-    assert removed(feed.send("urn:a:1", "Alpha", [*story(1), TAGLINE])) == []
-    assert removed(feed.send("urn:b:1", "Beta", [*story(2), TAGLINE])) == []  # one other source: not yet
-    gamma = feed.send("urn:c:1", "Gamma", [*story(3), TAGLINE])
-    assert removed(gamma) == [TAGLINE]
+    assert removed(feed.send("urn:0:1", "Alpha", [*story(0), TAGLINE])) == []
+    assert removed(feed.send("urn:1:1", "Beta", [*story(1), TAGLINE])) == []
+    # each source's second sighting is its own recurrence: per source, one earlier article is evidence
+    assert removed(feed.send("urn:2:1", "Alpha", [*story(2), TAGLINE])) == [TAGLINE]
+    assert removed(feed.send("urn:3:1", "Beta", [*story(3), TAGLINE])) == [TAGLINE]
+    gamma = feed.send("urn:c:1", "Gamma", [*story(4), TAGLINE])
+    assert removed(gamma) == [TAGLINE]  # Gamma never printed it: two other sources use it as furniture
     assert gamma.result.removed[0].reason == "boilerplate"
-    assert gamma.result.removed[0].fingerprint == f"{key_paragraph(TAGLINE).fingerprint:016x}"
-    assert len(gamma.result.kept) == len(story(3))
+    assert len(gamma.result.kept) == len(story(4))
+
+
+def test_feedwide_a_line_other_sources_each_printed_once_is_content():
+    # one statement quoted word for word by several outlets, each in its own story of the event
+    quote = '"We are cooperating fully with the investigators," the company said.'
+    feed = Feed()
+    for n, source in enumerate(("Alpha", "Beta", "Gamma", "Delta")):
+        assert removed(feed.send(f"urn:{n}:1", source, [*story(30 + n), quote])) == []
+
+
+def test_feedwide_lines_that_differ_in_their_figures_are_two_facts():
+    feed = Feed()
+    for n, source in enumerate(("Alpha", "Alpha", "Beta", "Beta")):
+        feed.send(f"urn:{n}:1", source, [*story(40 + n), f"Leeds North: Labour {12345 + n * 101:,}"])
+    assert removed(feed.send("urn:c:1", "Gamma", [*story(50), "Leeds North: Labour 11,002"])) == []
 
 
 def test_feedwide_one_source_printing_a_line_many_times_is_no_feed_wide_evidence():
@@ -70,10 +86,10 @@ def test_feedwide_a_syndicated_copys_paragraphs_never_become_feed_wide_lines():
 
 def test_feedwide_a_linked_copy_still_loses_a_tagline_carried_by_other_sources():
     feed = Feed()
-    feed.send("urn:a:1", "Alpha", [*story(1), TAGLINE])
-    feed.send("urn:b:1", "Beta", [*story(2), TAGLINE])
-    original = feed.send("urn:c:1", "Gamma", story(3))
-    copy = feed.send("urn:d:1", "Delta", [*story(3), TAGLINE])
+    for n, source in enumerate(("Alpha", "Beta", "Alpha", "Beta")):
+        feed.send(f"urn:{n}:1", source, [*story(n), TAGLINE])
+    original = feed.send("urn:c:1", "Gamma", story(7))
+    copy = feed.send("urn:d:1", "Delta", [*story(7), TAGLINE])
     assert copy.findings.link.uri == original.article.uri
     assert removed(copy) == [TAGLINE]
 
@@ -101,7 +117,7 @@ def test_feedwide_without_the_link_the_same_outlets_copy_would_lose_its_short_le
 
 
 def test_feedwide_findings_round_trip_through_the_header_bytes():
-    findings = FeedFindings(Link("urn:a:1", 0.9312), FeedContext(("urn:a:1", "urn:b:7"), frozenset({1, 2**64 - 1})))
+    findings = FeedFindings(Link("urn:a:1", 0.9312), FeedContext(("urn:a:1", "urn:b:7"), {0: 1, 12: 2**64 - 1}))
     assert FeedFindings.decode(findings.encode()) == findings
     assert FeedFindings.decode(FeedFindings().encode()) == FeedFindings()
 
@@ -120,6 +136,6 @@ def test_feedwide_the_stage_is_deterministic_for_an_input_order():
 
 def test_feedwide_settings_refuse_inconsistent_values():
     with pytest.raises(ValueError):
-        FeedSettings(line_min_sources=3, line_max_entries=3)
+        FeedSettings(line_min_sources=3, line_min_articles=2, line_max_entries=6)
     with pytest.raises(ValueError):
         FeedSettings(link_min_similarity=0)
