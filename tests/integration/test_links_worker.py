@@ -27,20 +27,25 @@ def syndicated_feed(n: int, seed: int) -> list[FeedItem]:
     dateline and the reprinter's own furniture) and a wire tagline many sources carry."""
     rng = random.Random(seed)
     out: list[FeedItem] = []
-    for number, item in enumerate(feed(n, seed=seed, sources=SOURCES[:4])):
+    items = feed(n, seed=seed, sources=SOURCES[:4])
+    updated = {item.uri for item in items if item.version != "1"}
+    for number, item in enumerate(items):
         doc = orjson.loads(item.raw)
         paragraphs = _paragraphs(doc)
-        if rng.random() < 0.25:
+        source = doc["altIds"][0]["value"]
+        if number > n // 2 and item.uri not in updated and rng.random() < 0.3:
+            source = SOURCES[4]  # an outlet that joins the feed late: the tagline is new to it
+        if rng.random() < 0.3:
             paragraphs.append(TAGLINE)
-        out.append(_item(item.uri, item.version, _time(doc), doc["altIds"][0]["value"], paragraphs))
+        out.append(_item(item.uri, item.version, _time(doc), source, paragraphs))
         if number > 10 and rng.random() < 0.15:
             original = orjson.loads(rng.choice(out[-10:]).raw)
-            source = rng.choice([s for s in SOURCES if s != original["altIds"][0]["value"]])
+            reprinter = rng.choice([s for s in SOURCES if s != original["altIds"][0]["value"]])
             copy = _paragraphs(original)
             copy[0] = f"SALTHOLM (Wire) - {copy[0]}"
-            copy.append(f"Republished with permission by {source}.")
+            copy.append(f"Republished with permission by {reprinter}.")
             when = _time(doc) + timedelta(seconds=5)
-            out.append(_item(f"urn:newsclean:reprint:{number}", "1", when, source, copy))
+            out.append(_item(f"urn:newsclean:reprint:{number}", "1", when, reprinter, copy))
     return out
 
 
