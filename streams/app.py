@@ -265,6 +265,7 @@ class Newsclean:
 
     async def sample_gauges(self) -> None:
         self.metrics.table_keys.set(len(self.seen.data))
+        self.metrics.feed_keys.set(len(self.feed_state.data))
         assigned = self.app.consumer.assignment()
         for tp in [tp for tp in self.positions if tp not in assigned]:  # revoked by a rebalance
             del self.positions[tp]
