@@ -189,7 +189,9 @@ def observe(article: Article, store: SeenStore, settings: FeedSettings) -> FeedF
         similarity = containment(sketch.values, record.sample, record.complete)
         if similarity >= settings.link_min_similarity:
             copies.append((record.seconds, record.uri_hash, record.uri, round(similarity, 4)))
-    copies.sort()
+    # one entry per uri, its earliest: a record written twice (a crash cut the meta write that
+    # would have let the article find it again) is still one article
+    copies = sorted({c[1]: c for c in sorted(copies, reverse=True)}.values())
     # An update whose own earlier version is the earliest of its near copies is the original of
     # the family: its copies' reprints are not what it copies.
     original = copies[0] if copies and copies[0][1] != me else None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from streams.core.feedwide import FeedSettings, observe
 from streams.core.links import Record, containment, shingles, sketch_of
 from streams.core.models import MemoryStore
@@ -171,13 +173,14 @@ class Transaction:
         self.pending[key] = None
 
 
-def test_links_a_crash_that_cuts_an_articles_writes_leaves_what_reprocessing_repairs():
+@pytest.mark.parametrize("minutes", [30, 400], ids=["same-bucket", "next-bucket"])
+def test_links_a_crash_that_cuts_an_articles_writes_leaves_what_reprocessing_repairs(minutes):
     from streams.core.feedwide import state_view
 
     tagline = "Distributed by the Continental Wire service."
     history = [article("urn:a:1", 0, "Alpha", [*ORIGINAL, tagline]), article("urn:c:1", 5, "Gamma", [*story(9), tagline])]
-    copy = article("urn:b:1", 30, "Beta", [*ORIGINAL[:5], tagline])
-    after = article("urn:d:1", 40, "Delta", [*ORIGINAL[1:], tagline])
+    copy = article("urn:b:1", minutes, "Beta", [*ORIGINAL[:5], tagline])
+    after = article("urn:d:1", minutes + 10, "Delta", [*ORIGINAL[1:], tagline])
     before = MemoryStore()
     for one in history:
         observe(one, before, SETTINGS)
