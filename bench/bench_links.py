@@ -86,17 +86,20 @@ def summary(values: list[dict[str, float]]) -> dict[str, object]:
 
 
 def as_article(uri: str, source: str, when, paragraphs: list[str], html: bool = False) -> Article:
+    return parse_article(decode(_raw(uri, source, when, paragraphs, html), Limits()), None, Limits())
+
+
+def _raw(uri: str, source: str, when, paragraphs: list[str], html: bool = False) -> bytes:
     if html:
         value = "".join("<p>" + p.replace("&", "&amp;").replace("<", "&lt;").replace("'", "&#8217;") + "</p>\n"
                         for p in paragraphs)
         content = "text/html"
     else:
         value, content = "\n\n".join(paragraphs), "text/plain"
-    raw = orjson.dumps({"uri": uri, "version": "1", "type": "text", "versionCreated": when.isoformat().replace("+00:00", "Z"),
-                        "headlines": [{"role": "main", "value": "h"}],
-                        "bodies": [{"role": "main", "contentType": content, "value": value}],
-                        "altIds": [{"role": "source", "value": source}]})
-    return parse_article(decode(raw, Limits()), None, Limits())
+    return orjson.dumps({"uri": uri, "version": "1", "type": "text", "versionCreated": when.isoformat().replace("+00:00", "Z"),
+                         "headlines": [{"role": "main", "value": "h"}],
+                         "bodies": [{"role": "main", "contentType": content, "value": value}],
+                         "altIds": [{"role": "source", "value": source}]})
 
 
 def typo(rng: random.Random, texts: list[str]) -> list[str]:
@@ -182,6 +185,89 @@ def dev_measurements() -> dict[str, object] | None:
             "reprints_of_dev_texts": {k: summary(v) for k, v in reprints(docs, random.Random(3)).items()}}
 
 
+def end_to_end(seed: int = 5) -> dict[str, object] | None:
+    """The dev stream with reprints and reuse stories mixed in, through `pipeline.process` (the
+    feed stage inline, as offline): links found, false links, and paragraphs removed from reprints
+    beyond their own furniture. Reprints: a random reprint edit of a dev story (see EDITS, or HTML)
+    under another source and uri, 5 minutes to 20 hours later; reuse stories: a follow-up of the same
+    source, with text of its own around one or two paragraphs of the story."""
+    from streams.core.pipeline import PipelineSettings, Processed, process
+
+    if not (EVAL / "raw.jsonl").exists():
+        return None
+    rng = random.Random(seed)
+    made_up_words = vocabulary(rng)
+    made_up_weights = list(accumulate(1 / rank for rank in range(1, len(made_up_words) + 1)))
+    docs = [orjson.loads(line) for line in (EVAL / "raw.jsonl").read_bytes().splitlines()]
+    golds = [json.loads(line) for line in (EVAL / "gold.jsonl").read_text().splitlines()]
+    stream: list[tuple[float, bytes, str]] = []  # (event seconds, raw, kind)
+    sources = sorted({d["altIds"][0]["value"] for d in docs})
+    for doc, gold in zip(docs, golds):
+        when = time_of(doc)
+        stream.append((when, orjson.dumps(doc), "dev"))
+        texts = [p["text"] for p in gold["input_paragraphs"] if p["keep"]]
+        if gold.get("syndicated_from") or doc["version"] != "1" or len(texts) < 3:
+            continue
+        source = doc["altIds"][0]["value"]
+        if rng.random() < 0.4:
+            name = rng.choice([*EDITS, "html"])
+            copy = texts if name == "html" else EDITS[name](rng, texts)
+            other = rng.choice([s for s in sources if s != source])
+            later = when + rng.uniform(300, 72000)
+            stream.append((later, raw_of(f"{doc['uri']}-reprint", other, later, [*copy, f"Reprinted by {other}."],
+                                         html=name == "html"), "reprint:" + doc["uri"]))
+        elif rng.random() < 0.3:
+            # a follow-up: text of its own (made-up words) around one or two paragraphs of this story
+            story = [paragraph(rng, made_up_words, made_up_weights) for _ in range(rng.randint(4, 8))]
+            borrowed = rng.sample(texts, rng.randint(1, 2))
+            later = when + rng.uniform(300, 72000)
+            stream.append((later, raw_of(f"{doc['uri']}-reuse", source, later, [*story[:2], *borrowed, *story[2:]]), "reuse"))
+    stream.sort(key=lambda item: item[0])
+    family = {g["uri"]: g["syndicated_from"] for g in golds if g.get("syndicated_from")}
+    outcomes = process([(raw, {"file": "e2e", "line": n}) for n, (_, raw, _) in enumerate(stream)], MemoryStore(),
+                       PipelineSettings(), None)
+    found = missed = false = removed_from_copies = 0
+    wrong: list[tuple[str, str]] = []
+    for (_, raw, kind), outcome in zip(stream, outcomes):
+        assert isinstance(outcome, Processed)
+        link = outcome.envelope["duplicate_of"]
+        if kind.startswith("reprint:"):
+            original = kind.split(":", 1)[1]
+            right = bool(link) and family.get(link["uri"], link["uri"]) == original  # as score.py links
+            found += right
+            missed += not link
+            false += bool(link) and not right
+            own = {*FURNITURE, FURNITURE[0]}
+            removed_from_copies += sum(not r["text"].startswith("Reprinted by") and r["text"] not in own
+                                       for r in outcome.envelope["removed"])
+            if link and not right:
+                wrong.append((kind, link["uri"]))
+        elif link and (kind != "dev" or not golds_syndicated(golds, outcome.envelope["article"]["uri"])):
+            false += 1
+            wrong.append((kind + " " + outcome.envelope["article"]["uri"], link["uri"]))
+    reprints = sum(kind.startswith("reprint:") for _, _, kind in stream)
+    return {"articles": len(stream), "reprints": reprints, "reuse_stories": sum(k == "reuse" for _, _, k in stream),
+            "linked_right": found, "missed": missed, "false_links": false,
+            "precision": found / max(found + false, 1), "recall": found / max(reprints, 1),
+            "reprint_paragraphs_removed_beyond_own_furniture": removed_from_copies, "wrong_links": wrong[:10]}
+
+
+def golds_syndicated(golds: list[dict], uri: str) -> bool:
+    return any(g["uri"] == uri and g.get("syndicated_from") for g in golds)
+
+
+def time_of(doc: dict) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(doc["versionCreated"].replace("Z", "+00:00")).timestamp()
+
+
+def raw_of(uri: str, source: str, seconds: float, paragraphs: list[str], html: bool = False) -> bytes:
+    from datetime import datetime, timezone
+
+    return _raw(uri, source, datetime.fromtimestamp(int(seconds), timezone.utc), paragraphs, html)
+
+
 def made_up_docs(count: int, seed: int) -> list[tuple[str, list[str]]]:
     rng = random.Random(seed)
     words = vocabulary(rng)
@@ -256,7 +342,7 @@ def main() -> int:
     results = {"threshold": SETTINGS.link_min_similarity, "dev": dev_measurements(),
                "reprints_of_made_up_texts": {k: summary(v) for k, v in
                                              reprints(made_up_docs(300, args.seed), random.Random(args.seed)).items()},
-               "cost": cost(args.articles, args.seed)}
+               "end_to_end": [end_to_end(seed) for seed in range(5, 10)], "cost": cost(args.articles, args.seed)}
     out = ROOT / "bench" / "out"
     out.mkdir(exist_ok=True)
     (out / "links.json").write_text(json.dumps(results, indent=1))

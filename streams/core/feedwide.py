@@ -4,8 +4,9 @@
 worker keeps it in a single-partition table, see README "Topology"), and returns `FeedFindings`:
 
 - **the link** (`duplicate_of`): the earliest earlier article, of any source, with another uri,
-  whose body holds this one's (`links`: shingle containment >= `link_min_similarity`), and every
-  such near copy (`FeedContext.copies`);
+  whose body holds this one's (`links`: shingle containment >= `link_min_similarity`, and within
+  `link_similarity_margin` of the best such article), and every such near copy
+  (`FeedContext.copies`);
 - **feed-wide lines** (`FeedContext.feed_lines`): this article's short paragraphs that at least
   `line_min_sources` distinct *other* sources each carried earlier in `line_min_articles`
   articles: a wire tagline or a syndication notice, boilerplate for a source that prints it for
@@ -57,6 +58,10 @@ class FeedSettings:
     (bench/bench_links.py): reprints edited as reprints are (dateline, cut or merged paragraphs,
     HTML, a typo, the reprinter's own furniture) score 0.80-1.0, stories reusing background
     paragraphs stay below 0.45, unrelated stories below 0.1."""
+    link_similarity_margin: float = 0.1
+    """Verified candidates this much less similar than the best one are not near copies: the
+    family of a story (original, reprints, updates) holds a copy about equally, an earlier story
+    it only took a background paragraph from holds it clearly less."""
     link_min_words: int = 25
     """Fewer content words than this and an article is neither linked nor indexed: a line or two
     is too little to call a story a copy (shared furniture alone would do)."""
@@ -192,6 +197,11 @@ def observe(article: Article, store: SeenStore, settings: FeedSettings) -> FeedF
     # one entry per uri, its earliest: a record written twice (a crash cut the meta write that
     # would have let the article find it again) is still one article
     copies = sorted({c[1]: c for c in sorted(copies, reverse=True)}.values())
+    # Near copies are the candidates about as similar as the best: a reprint cut down to a story's
+    # lead and the background paragraph it took from an earlier story holds that earlier story
+    # too, but less; the story it copies is the best match.
+    best = max((c[3] for c in copies), default=0.0)
+    copies = [c for c in copies if c[3] >= best - settings.link_similarity_margin]
     # An update whose own earlier version is the earliest of its near copies is the original of
     # the family: its copies' reprints are not what it copies.
     original = copies[0] if copies and copies[0][1] != me else None
