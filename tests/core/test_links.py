@@ -198,3 +198,15 @@ def test_links_a_crash_that_cuts_an_articles_writes_leaves_what_reprocessing_rep
         again = [observe(copy, crashed, SETTINGS), observe(after, crashed, SETTINGS)]
         assert again == expected, cut
         assert state_view(crashed.data) == state_view(whole.data), cut
+
+
+def test_links_a_cut_reprint_links_to_the_story_it_copies_not_to_where_its_background_came_from():
+    background = " ".join(story(60, 3))  # one long background paragraph, first printed in an earlier story
+    earlier = [*story(61, 4), background]
+    follow_up = [story(62, 1)[0], background, *story(63, 3)]
+    store = MemoryStore()
+    observe(article("urn:a:1", 0, "Alpha", earlier), store, SETTINGS)
+    observe(article("urn:a:2", 60, "Alpha", follow_up), store, SETTINGS)
+    reprint = observe(article("urn:b:1", 90, "Beta", follow_up[:2]), store, SETTINGS)  # the lead and the background
+    assert reprint.link.uri == "urn:a:2"
+    assert reprint.context.copies == ("urn:a:2",)
