@@ -3,9 +3,10 @@
 
 Topology (see README "How it works"):
 
-    input topics ──route──▶ <app_id>-feed (1 partition) ──feed──▶ <app_id>-by-source (key: source) ──clean──▶ output
-         │                        │ feed table (links, feed-wide lines)  │ seen table (per source)
-         └──────────────▶ dead-letter topic ◀─────────────────────────────┘
+    input topics ──route──▶ <app_id>-feed (1 partition) ──feed──▶ <app_id>-by-source (key: source)
+         │                        │ feed table (links, lines)           │ ──clean──▶ output topic (key: uri)
+         │                                                              │ seen table (per source)
+         └──────────────▶ dead-letter topic ◀───────────────────────────┘
 
 `route` validates each article; `feed` sees every article of the feed, in one order, links it to
 an earlier near copy and finds its feed-wide lines (`streams.core.feedwide`), and re-keys it by

@@ -40,7 +40,9 @@ import orjson
 import xxhash
 
 from .fingerprint import ParagraphKey, key_paragraph
-from .links import Record, add_record, candidates, complete_bands, containment, drop_records, shingles, sketch_of, source_hash, uri_hash
+from .links import (
+    Record, add_record, candidates, complete_bands, containment, drop_records, shingles, sketch_of, source_hash, uri_hash,
+)
 from .models import Article, SeenStore
 
 _ENTRY = struct.Struct("<III")
