@@ -45,11 +45,12 @@ from .core.envelope import Origin, dead_letter
 from .core.feedwide import NO_FINDINGS, FeedFindings, observe
 from .core.ninjs import InvalidInput, Limits, decode, parse_article
 from .core.pipeline import Enrichment, Extractor, Prepared, Processed, Rejected, enrich, finish, prepare
+from .core.tombstone import Tombstone, tombstone
 from .delivery import KafkaApp, Outgoing, deliver
 from .metrics import Metrics
 from . import logs
 from .core.gazetteer import GazetteerError
-from .nlp import ModelMissing, load_extractor
+from .nlp import EntityExtractor, ModelMissing, load_extractor
 from .topics import StartupError, ensure_topics, topic_record_bytes
 
 log = logging.getLogger("newsclean")
@@ -198,6 +199,8 @@ class Newsclean:
             topic_replication_factor=1,
             producer_acks=-1,
             producer_max_request_size=record_bytes,
+            # every record this worker writes: output, dead letters, by-source, changelog
+            producer_compression_type=settings.producer_compression,
             consumer_max_fetch_size=record_bytes,
             consumer_auto_offset_reset="earliest",
             broker_session_timeout=settings.session_timeout_s,
@@ -294,8 +297,27 @@ class Newsclean:
         async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
             messages = await consumer.admit(event.message for event in events)
             self.metrics.articles_in.inc(len(messages))
-            await deliver([self._route_one(message) for message in messages])
+            await deliver([out for message in messages for out in self._route(message)])
             await consumer.delivered(messages)
+
+    def _route(self, message: Any) -> list[Outgoing]:
+        # A null value is a tombstone; an empty one (b"") is a broken message for `decode`.
+        return self._route_tombstone(message) if message.value is None else [self._route_one(message)]
+
+    def _route_tombstone(self, message: Any) -> list[Outgoing]:
+        """A tombstone goes to every by-source partition, and `clean` forwards each copy to the
+        output. Its article's source (and so its partition) is unknown here, and only the copy in
+        that partition is sure to follow the article's envelope onto the output topic; the others
+        may come earlier, which deletes nothing that the last copy would not."""
+        self.positions[message.tp] = message.offset + 1
+        origin = Origin(topic=message.topic, partition=message.partition, offset=message.offset)
+        outcome = tombstone(message.key, None, origin, _now())
+        if isinstance(outcome, Rejected):
+            self.metrics.count(outcome)
+            return [self._rejected(outcome)]
+        headers = [(ORIGIN_HEADER, orjson.dumps(origin)), (INPUT_TIME_HEADER, str(message.timestamp or "").encode())]
+        return [Outgoing(self.by_source, key=outcome.key, value=None, headers=headers, partition=partition)
+                for partition in range(self.settings.partitions)]
 
     def _route_one(self, message: Any) -> Outgoing:
         self.positions[message.tp] = message.offset + 1
@@ -373,9 +395,12 @@ class Newsclean:
     async def _clean_batch(self, messages: Sequence[Any]) -> None:
         limits = self.settings.pipeline.limits
         writes: dict[tuple[int, bytes], bytes | None] = {}  # the batch's table writes, for the changelog
-        outcomes: list[tuple[Prepared | Rejected, Any]] = []
+        outcomes: list[tuple[Prepared | Rejected | Tombstone, Any]] = []
         for message in messages:
             self.positions[message.tp] = message.offset + 1
+            if message.value is None:  # only `route` writes here: a tombstone it passed on
+                outcomes.append((Tombstone(message.key, None), message))
+                continue
             store = TableStore(self.seen)
             raw = message.value or b""
             origin = _origin_of(message)
@@ -393,6 +418,10 @@ class Newsclean:
         found = iter(await self._entities(accepted))
         sends = []
         for outcome, message in outcomes:
+            if isinstance(outcome, Tombstone):
+                self.metrics.tombstones.inc()
+                sends.append(self._tombstone(message))
+                continue
             if isinstance(outcome, Prepared):
                 outcome = self._finish(outcome, next(found), message)
             self.metrics.count(outcome)
@@ -441,6 +470,11 @@ class Newsclean:
             timestamp=processed.timestamp_ms / 1000,
             instead=lambda exc: self._dead_letter(raw, _refused("the envelope", len(value), exc, "output_too_large"), origin, message.key),
         )
+
+    def _tombstone(self, message: Any) -> Outgoing:
+        """The output tombstone, stamped with its input record's time (route passed it on)."""
+        moment = _input_time(message)
+        return Outgoing(self.output, key=message.key, value=None, timestamp=moment.timestamp() if moment else None)
 
     def _rejected(self, rejected: Rejected) -> Outgoing:
         record = rejected.record
@@ -586,6 +620,9 @@ def run_worker() -> int:
         status = stopped.code if isinstance(stopped.code, int) else 1
     else:
         status = 0
+    finally:
+        if isinstance(newsclean.extractor, EntityExtractor):
+            newsclean.extractor.close()  # the NER processes, before interpreter exit (see streams.cli)
     return EX_SOFTWARE if newsclean.crashed is not None else status
 
 

@@ -14,6 +14,7 @@ class Metrics:
         self.articles_in = Counter("newsclean_articles_in", "Input messages read", registry=r)
         self.articles_out = Counter("newsclean_articles_out", "Envelopes written to the output topic", registry=r)
         self.dead_lettered = Counter("newsclean_dead_lettered", "Messages sent to the dead-letter topic", ["reason"], registry=r)
+        self.tombstones = Counter("newsclean_tombstones", "Tombstones (null values) forwarded to the output topic", registry=r)
         self.paragraphs_removed = Counter("newsclean_paragraphs_removed", "Paragraphs removed", ["reason"], registry=r)
         self.ner_seconds = Histogram(
             "newsclean_ner_seconds", "Entity extraction time per batch", registry=r,
