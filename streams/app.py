@@ -305,10 +305,11 @@ class Newsclean:
         return self._route_tombstone(message) if message.value is None else [self._route_one(message)]
 
     def _route_tombstone(self, message: Any) -> list[Outgoing]:
-        """A tombstone goes to every by-source partition, and `clean` forwards each copy to the
-        output. Its article's source (and so its partition) is unknown here, and only the copy in
-        that partition is sure to follow the article's envelope onto the output topic; the others
-        may come earlier, which deletes nothing that the last copy would not."""
+        """A tombstone takes the articles' way, through the feed topic (so it never overtakes the
+        article it deletes), and `feed` sends it to every by-source partition, and `clean`
+        forwards each copy to the output. Its article's source (and so its partition) is unknown,
+        and only the copy in that partition is sure to follow the article's envelope onto the
+        output topic; the others may come earlier, which deletes nothing that the last copy would not."""
         self.positions[message.tp] = message.offset + 1
         origin = Origin(topic=message.topic, partition=message.partition, offset=message.offset)
         outcome = tombstone(message.key, None, origin, _now())
@@ -316,8 +317,7 @@ class Newsclean:
             self.metrics.count(outcome)
             return [self._rejected(outcome)]
         headers = [(ORIGIN_HEADER, orjson.dumps(origin)), (INPUT_TIME_HEADER, str(message.timestamp or "").encode())]
-        return [Outgoing(self.by_source, key=outcome.key, value=None, headers=headers, partition=partition)
-                for partition in range(self.settings.partitions)]
+        return [Outgoing(self.feed_topic, key=outcome.key, value=None, headers=headers)]
 
     def _route_one(self, message: Any) -> Outgoing:
         self.positions[message.tp] = message.offset + 1
@@ -358,6 +358,11 @@ class Newsclean:
         sends = []
         for message in messages:
             self.positions[message.tp] = message.offset + 1
+            if message.value is None:  # a tombstone `route` passed on: to every by-source partition
+                headers = list(message.headers or ())
+                sends += [Outgoing(self.by_source, key=message.key, value=None, headers=headers, partition=partition)
+                          for partition in range(self.settings.partitions)]
+                continue
             raw = message.value or b""
             headers = [(name, value) for name, value in message.headers or () if name != FEED_HEADER]
             timestamp = message.timestamp
