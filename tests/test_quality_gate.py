@@ -72,3 +72,11 @@ def test_quality_gate_ner_dev(tmp_path):
     result = score("ner", EVAL / "dev-ner" / "gold.jsonl", clean(EVAL / "dev-ner" / "raw.jsonl", extractor=extractor), tmp_path)
     assert result["offsets"]["errors"] == 0
     assert result["micro"]["f1"] >= NER_F1, result["summary"]
+
+
+@pytest.mark.parametrize("primed", [False, True], ids=["cold", "warm"])
+def test_quality_gate_links_dev(primed, tmp_path):
+    # the floor: every syndicated copy linked, no false link (updates, background reuse, the rest)
+    result = score("links", EVAL / "dev" / "gold.jsonl", clean(EVAL / "dev" / "raw.jsonl", primed=primed), tmp_path)
+    assert result["records_without_field"] == 0, result["summary"]
+    assert (result["fn"], result["fp"]) == (0, 0), (result["summary"], result["wrong_links"])

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .boilerplate import find_boilerplate
+from .boilerplate import article_id, find_boilerplate
+from .feedwide import FeedContext
 from .fingerprint import key_paragraph
 from .models import Article, DedupResult, Removal, SeenStore
 from .repeats import find_repeats
@@ -92,18 +93,29 @@ class DedupSettings:
 
 
 def deduplicate(
-    article: Article, store: SeenStore, settings: DedupSettings, *, priming: bool = False
+    article: Article, store: SeenStore, settings: DedupSettings, *, priming: bool = False,
+    context: FeedContext | None = None,
 ) -> DedupResult:
     """Split `article.paragraphs` into kept and removed, and record the article in `store`.
 
     `priming=True` marks the recorded entries as history read in advance (a warm start): they
     then count as evidence for articles before them too. The result is the same either way.
+    `context` is what the feed stage found (`feedwide.observe`): the article's earlier near
+    copies, whose sightings are no evidence against it, and its feed-wide lines, boilerplate here.
     """
     paragraphs = article.paragraphs
     keys = [key_paragraph(paragraph.text) for paragraph in paragraphs]
     removed = find_repeats(paragraphs, keys, settings)
     firsts = [position for position, key in enumerate(keys) if key.normalised and position not in removed]
-    boilerplate = find_boilerplate(article, paragraphs, keys, firsts, store, settings, priming=priming)
+    excluded = frozenset(article_id(uri) for uri in context.copies) if context else frozenset()
+    boilerplate = find_boilerplate(article, paragraphs, keys, firsts, store, settings, priming=priming,
+                                   excluded=excluded)
+    if context and context.feed_lines:
+        for position in firsts:
+            paragraph = paragraphs[position]
+            line = context.feed_lines.get(paragraph.index)
+            if line is not None and position not in boilerplate:
+                boilerplate[position] = Removal(paragraph.index, paragraph.text, "boilerplate", None, f"{line:016x}", 1.0)
     if boilerplate:
         removed.update(boilerplate)
         _relabel_copies_of_boilerplate(paragraphs, removed)
