@@ -108,14 +108,11 @@ def deduplicate(
     removed = find_repeats(paragraphs, keys, settings)
     firsts = [position for position, key in enumerate(keys) if key.normalised and position not in removed]
     excluded = frozenset(article_id(uri) for uri in context.copies) if context else frozenset()
+    # A line that other sources carried (the feed stage's finding) is one more earlier article
+    # for the evidence rules, so where it sits in this article still decides (`evidence`).
+    feedwide = {keys[p].fingerprint for p in firsts if paragraphs[p].index in context.feed_lines} if context else set()
     boilerplate = find_boilerplate(article, paragraphs, keys, firsts, store, settings, priming=priming,
-                                   excluded=excluded)
-    if context and context.feed_lines:
-        for position in firsts:
-            paragraph = paragraphs[position]
-            line = context.feed_lines.get(paragraph.index)
-            if line is not None and position not in boilerplate:
-                boilerplate[position] = Removal(paragraph.index, paragraph.text, "boilerplate", None, f"{line:016x}", 1.0)
+                                   excluded=excluded, feedwide=feedwide)
     if boilerplate:
         removed.update(boilerplate)
         _relabel_copies_of_boilerplate(paragraphs, removed)
