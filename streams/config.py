@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, TypeVar
 
 from .core.dedup import DedupSettings
+from .core.feedwide import FeedSettings
 from .core.ninjs import InputSettings, Limits
 from .core.pipeline import PipelineSettings
 from .logs import LEVELS
@@ -87,7 +88,8 @@ class Settings:
 def from_env(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     _reject_unknown(env)
-    pipeline = PipelineSettings(dedup=_read(DedupSettings, env), limits=_read(Limits, env), input=_read(InputSettings, env))
+    pipeline = PipelineSettings(dedup=_read(DedupSettings, env), feed=_read(FeedSettings, env), limits=_read(Limits, env),
+                                input=_read(InputSettings, env))
     settings = _read(Settings, env, pipeline=pipeline, ner=_read(NerSettings, env, prefix=PREFIX + "NER_"))
     _check(settings)
     return settings
@@ -95,8 +97,8 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
 
 def known_names() -> set[str]:
     names = {PREFIX + n for n in OTHER_NAMES}
-    for cls, prefix in ((Settings, PREFIX), (DedupSettings, PREFIX), (Limits, PREFIX), (InputSettings, PREFIX),
-                        (NerSettings, PREFIX + "NER_")):
+    for cls, prefix in ((Settings, PREFIX), (DedupSettings, PREFIX), (FeedSettings, PREFIX), (Limits, PREFIX),
+                        (InputSettings, PREFIX), (NerSettings, PREFIX + "NER_")):
         names.update(prefix + f.name.upper() for f in dataclasses.fields(cls) if f.name not in ("pipeline", "ner"))
     return names
 

@@ -24,6 +24,8 @@ class Metrics:
         )
         self.consumer_lag = Gauge("newsclean_consumer_lag", "Records behind the end of each assigned partition", ["topic", "partition"], registry=r)
         self.table_keys = Gauge("newsclean_seen_table_keys", "Keys in the rolling hash table held by this worker", registry=r)
+        self.feed_keys = Gauge("newsclean_feed_table_keys", "Keys in the feed-wide table (links, lines) held by this worker", registry=r)
+        self.linked = Counter("newsclean_articles_linked", "Envelopes with a duplicate_of link", registry=r)
 
     def count(self, outcome: Processed | Skipped | Rejected) -> None:
         if isinstance(outcome, Rejected):
@@ -36,6 +38,8 @@ class Metrics:
         if isinstance(outcome, Passed):
             self.passed.labels(outcome.why).inc()
             return
+        if outcome.envelope.get("duplicate_of"):
+            self.linked.inc()
         for reason in ("repeat", "near_repeat", "boilerplate"):
             removed = outcome.envelope["counts"][reason]
             if removed:

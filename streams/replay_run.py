@@ -31,6 +31,7 @@ from .config import Settings
 from .delivery import record_time_ms
 from .core.dedup import deduplicate
 from .core.envelope import Origin
+from .core.feedwide import observe
 from .core.pipeline import Extractor, Prepared, Processed, Rejected, Skipped, enrich, finish, prepare
 from .core.tombstone import Tombstone, tombstone
 from .replay import ReplayRequest, ReplaySummary, Tally, check_names, conflict_check, identity, names_for
@@ -268,7 +269,8 @@ class ReplayRun:
         """What priming changed: the same articles through a store that was never primed."""
         for prepared in accepted:
             store = ArticleStore(self.cold)
-            cold = deduplicate(prepared.article, store, self.settings.pipeline.dedup)
+            findings = observe(prepared.article, store, self.settings.pipeline.feed)
+            cold = deduplicate(prepared.article, store, self.settings.pipeline.dedup, context=findings.context)
             store.commit()
             warm_removed = {r.index: r.reason for r in prepared.result.removed}
             cold_removed = {r.index: r.reason for r in cold.removed}

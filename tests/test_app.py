@@ -396,7 +396,7 @@ def test_app_ssl_context_verifies_the_broker(tmp_path):
 # ---------------------------------------------------------------- tombstones
 
 
-async def _route(newsclean, monkeypatch, messages) -> list[Outgoing]:
+async def _route(newsclean, monkeypatch, messages, agent: str = "route") -> list[Outgoing]:
     sent: list[Outgoing] = []
 
     async def capture(items, also=()):
@@ -419,15 +419,18 @@ async def _route(newsclean, monkeypatch, messages) -> list[Outgoing]:
         def take_events(self, size, within):
             return batches()
 
-    await newsclean.route(_Stream())
+    await getattr(newsclean, agent)(_Stream())
     return sent
 
 
-async def test_app_route_sends_a_tombstone_to_every_by_source_partition(newsclean, monkeypatch):
+async def test_app_route_and_feed_send_a_tombstone_to_every_by_source_partition(newsclean, monkeypatch):
     tomb = _Message(None, offset=3, key=b"urn:app:0", topic="raw", timestamp=1_700_000_000.5)
-    sent = await _route(newsclean, monkeypatch, [_Message(_article(0), offset=2, key=b"urn:app:0", topic="raw"), tomb])
-    assert sent[0].topic is newsclean.by_source and sent[0].value == _article(0)
-    tombstones = sent[1:]
+    routed = await _route(newsclean, monkeypatch, [_Message(_article(0), offset=2, key=b"urn:app:0", topic="raw"), tomb])
+    # the tombstone takes the article's way, behind it: it never overtakes the envelope it deletes
+    assert [(o.topic, o.value) for o in routed] == [(newsclean.feed_topic, _article(0)), (newsclean.feed_topic, None)]
+    passed = _Message(None, offset=9, key=routed[1].key, topic=newsclean.feed_topic.get_topic_name(),
+                      headers=tuple(routed[1].headers))
+    tombstones = await _route(newsclean, monkeypatch, [passed], agent="feed")
     assert [o.partition for o in tombstones] == list(range(newsclean.settings.partitions))
     assert all(o.topic is newsclean.by_source and o.value is None and o.key == b"urn:app:0" for o in tombstones)
     headers = dict(tombstones[0].headers)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .boilerplate import find_boilerplate
+from .boilerplate import article_id, find_boilerplate
+from .feedwide import FeedContext
 from .fingerprint import key_paragraph
 from .models import Article, DedupResult, Removal, SeenStore
 from .repeats import find_repeats
@@ -92,18 +93,26 @@ class DedupSettings:
 
 
 def deduplicate(
-    article: Article, store: SeenStore, settings: DedupSettings, *, priming: bool = False
+    article: Article, store: SeenStore, settings: DedupSettings, *, priming: bool = False,
+    context: FeedContext | None = None,
 ) -> DedupResult:
     """Split `article.paragraphs` into kept and removed, and record the article in `store`.
 
     `priming=True` marks the recorded entries as history read in advance (a warm start): they
     then count as evidence for articles before them too. The result is the same either way.
+    `context` is what the feed stage found (`feedwide.observe`): the article's earlier near
+    copies, whose sightings are no evidence against it, and its feed-wide lines, boilerplate here.
     """
     paragraphs = article.paragraphs
     keys = [key_paragraph(paragraph.text) for paragraph in paragraphs]
     removed = find_repeats(paragraphs, keys, settings)
     firsts = [position for position, key in enumerate(keys) if key.normalised and position not in removed]
-    boilerplate = find_boilerplate(article, paragraphs, keys, firsts, store, settings, priming=priming)
+    excluded = frozenset(article_id(uri) for uri in context.copies) if context else frozenset()
+    # A line that other sources carried (the feed stage's finding) is one more earlier article
+    # for the evidence rules, so where it sits in this article still decides (`evidence`).
+    feedwide = {keys[p].fingerprint for p in firsts if paragraphs[p].index in context.feed_lines} if context else set()
+    boilerplate = find_boilerplate(article, paragraphs, keys, firsts, store, settings, priming=priming,
+                                   excluded=excluded, feedwide=feedwide)
     if boilerplate:
         removed.update(boilerplate)
         _relabel_copies_of_boilerplate(paragraphs, removed)

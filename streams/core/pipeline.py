@@ -18,6 +18,7 @@ from typing import Any, Protocol, Sequence
 
 from .dedup import DedupSettings, deduplicate
 from .envelope import Origin, build_envelope, dead_letter, passed_envelope
+from .feedwide import FeedFindings, FeedSettings, observe
 from .languages import NER_DISABLED, ner_status
 from .models import Article, DedupResult, Entity, SeenStore
 from .ninjs import InputSettings, InvalidInput, Item, Limits, decode, read_item, to_article
@@ -33,6 +34,7 @@ class Extractor(Protocol):
 @dataclass(frozen=True, slots=True)
 class PipelineSettings:
     dedup: DedupSettings = field(default_factory=DedupSettings)
+    feed: FeedSettings = field(default_factory=FeedSettings)
     limits: Limits = field(default_factory=Limits)
     input: InputSettings = field(default_factory=InputSettings)
 
@@ -42,6 +44,7 @@ class Prepared:
     article: Article
     result: DedupResult
     origin: Origin
+    findings: FeedFindings = field(default_factory=FeedFindings)  # the feed stage's: duplicate_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,13 +94,18 @@ def prepare(
     priming: bool = False,
     checked: bool = False,
     fallback_source: str = "record_timestamp",
+    findings: FeedFindings | None = None,
 ) -> Prepared | Passed | Skipped | Rejected:
     """`priming=True` feeds history into the state (warm start): primed articles count as
     evidence for articles on either side of their time, within the horizon. `checked=True`:
     the same bytes already passed decode and validation (the worker's route agent), which are
     then not repeated. `fallback_time` is the event time of an item without a time field
     (`fallback_source` says what it is: "record_timestamp" live, "fallback" offline); without one,
-    the Unix epoch. Items that are not cleaned never touch the feed state."""
+    the Unix epoch. Items that are not cleaned never touch the feed state.
+
+    `findings`: what the feed stage found for this article (the worker's feed agent sends them
+    in a header). None runs the feed stage here, on `store` (offline mode, replay: one store
+    holds both the feed-wide and the per-source state, under distinct keys)."""
     try:
         source = fallback_source if fallback_time is not None else "fallback"
         item = read_item(decode(raw, settings.limits, checked), fallback_time, source, settings.limits, settings.input, checked)
@@ -106,7 +114,10 @@ def prepare(
         article = to_article(item)
     except InvalidInput as exc:
         return Rejected(exc.reason, dead_letter(raw, exc.reason, exc.detail, origin, _now(), key))
-    return Prepared(article, deduplicate(article, store, settings.dedup, priming=priming), origin)
+    if findings is None:
+        findings = observe(article, store, settings.feed)
+    result = deduplicate(article, store, settings.dedup, priming=priming, context=findings.context)
+    return Prepared(article, result, origin, findings)
 
 
 def _not_cleaned(item: Item, raw: bytes, origin: Origin, settings: PipelineSettings, key: bytes | None) -> Passed | Skipped | Rejected:
@@ -133,8 +144,10 @@ def enrich(extractor: Extractor | None, prepared: Sequence[Prepared]) -> list[En
 
 def finish(prepared: Prepared, enrichment: Enrichment, processed_at: datetime | None = None) -> Processed:
     article = prepared.article
+    link = prepared.findings.link
     envelope = build_envelope(
-        article, prepared.result, enrichment.entities, prepared.origin, processed_at or _now(), ner=enrichment.ner
+        article, prepared.result, enrichment.entities, prepared.origin, processed_at or _now(), ner=enrichment.ner,
+        duplicate_of=link.to_json() if link else None,
     )
     return Processed(article.uri.encode(), int(article.event_time.timestamp() * 1000), envelope)
 
