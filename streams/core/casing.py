@@ -12,6 +12,8 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
+from streams.core import rules
+
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 _RUN_GAP = re.compile(r"[\s\-–—&/'.]*")
 _CAPS = r"[A-Z][A-Z'’.\-]*[A-Z.]"
@@ -20,6 +22,7 @@ _DATELINE = re.compile(  # [byline] PLACE[, PLACE][, Region] date | (Agency) | d
     r"(?=(?:,\s*[A-Z][a-z][\w.]*(?:\s+[A-Z][\w.]*)*)?\s*,?\s*"
     r"(?:\d|\(|[-–—]\s|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+\d))"
 )
+_REGION = re.compile(r",\s*(?P<region>[A-Z][a-z][\w.]*(?:\s+[A-Z][\w.]*)*?)(?=\s*,?\s*(?:\d|\(|[-–—]\s|[A-Z][a-z]{2}))")
 _PLACE_PART = re.compile(r"[^,\s][^,]*")
 # What ends a sentence or opens a quote, right before a word; checked on a short window.
 _SENTENCE_BREAK = re.compile(r"(?:[.!?:;][\"'’”)]*\s+|[\"“‘]\s*)$")
@@ -78,8 +81,12 @@ def dateline_places(text: str) -> list[tuple[int, int]]:
     dateline = _DATELINE.match(text)
     if dateline is None:
         return []
-    return [(m.start(), m.start() + len(m.group().rstrip()))
-            for m in _PLACE_PART.finditer(text, dateline.start("place"), dateline.end("place"))]
+    places = [(m.start(), m.start() + len(m.group().rstrip()))
+              for m in _PLACE_PART.finditer(text, dateline.start("place"), dateline.end("place"))]
+    region = _REGION.match(text, dateline.end("place"))
+    if region and rules.on("dateline_region"):
+        places.append(region.span("region"))
+    return places
 
 
 def add_dateline_places(text: str, spans: Sequence[tuple[int, int, str, str]]) -> list[tuple[int, int, str, str]]:

@@ -16,12 +16,13 @@ from typing import Any, Protocol, Sequence
 
 from .dedup import DedupSettings, deduplicate
 from .envelope import Origin, build_envelope, dead_letter
+from .mentions import ItemMetadata
 from .models import Article, DedupResult, Entity, SeenStore
 from .ninjs import InvalidInput, Limits, decode, parse_article
 
 
 class Extractor(Protocol):
-    def extract_many(self, items: Sequence[tuple[str, Sequence[str]]]) -> list[list[Entity]]: ...
+    def extract_many(self, items: Sequence[tuple[str, Sequence[str], ItemMetadata]]) -> list[list[Entity]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +75,13 @@ def prepare(
 def enrich(extractor: Extractor | None, prepared: Sequence[Prepared]) -> list[list[Entity]]:
     if extractor is None:
         return [[] for _ in prepared]
-    return extractor.extract_many([(p.article.headline, [k.text for k in p.result.kept]) for p in prepared])
+    return extractor.extract_many([(p.article.headline, [k.text for k in p.result.kept], item_metadata(p.article))
+                                   for p in prepared])
+
+
+def item_metadata(article: Article) -> ItemMetadata:
+    by = article.ninjs.get("by")
+    return ItemMetadata(source=article.source, by=by if isinstance(by, str) else "")
 
 
 def finish(prepared: Prepared, entities: Sequence[Entity], processed_at: datetime | None = None) -> Processed:

@@ -1,0 +1,31 @@
+"""The named rules of entity extraction, each of which can be switched off for an ablation
+(bench/ner_eval.py --ablate). Production code never switches any off: `disabled` stays empty.
+
+Each name is one mechanism documented where it is implemented; bench/README.md reports what each
+one gains on the dev-ner half it was not designed on."""
+
+from __future__ import annotations
+
+MECHANISMS: dict[str, str] = {
+    "trim": "spans trimmed and split (the, 's, edge numbers/lower-case words, brackets, commas, dashes)",
+    "recase": "shouted words respelled as the article writes them before the model reads them",
+    "dateline": "a wire dateline's places tagged GPE",
+    "repeats": "untagged repeats of the article's names tagged",
+    "short_forms": "surnames and short forms join the full name",
+    "acronyms": "acronyms join their expansion",
+    "roles": "titles and roles before a name cut from it and recorded; a title makes a person",
+    "metadata": "the item's outlet is an organisation, its byline names persons",
+    "sentence_initial": "a one-word span opening a sentence, written in lower case elsewhere, dropped",
+    "bracket_country": "a two- or three-word name followed by a bracketed place is a person",
+    "dateline_region": "the region after a dateline's city (\"MANCHESTER, England\") is a place",
+    "dateline_sentence": "the text after a wire dateline opens a sentence (\"... 1996-08-30 The Bank\")",
+    "score_lines": "a name followed by a score in a number-dense line is a team (ORG)",
+}
+
+disabled: set[str] = set()  # ablation only
+
+
+def on(name: str) -> bool:
+    if name not in MECHANISMS:
+        raise KeyError(name)
+    return name not in disabled
