@@ -28,6 +28,8 @@ from streams.core.gazetteer import (
 )
 from streams.core.mentions import ItemMetadata, refine
 from streams.core.models import Entity, Mention, MentionField
+from streams.core.places import PlaceIndex, link_places
+from streams.geodata import place_index
 
 # The `ner` component of the en_core_web_* models embeds its own tok2vec, so the rest of the
 # pipeline is dead weight for entities (and the parser is most of the run time).
@@ -65,13 +67,14 @@ class NerSettings:
 def load_extractor(settings: NerSettings) -> EntityExtractor:
     """Load the model (here, or in `settings.processes` children) and the gazetteer; raise
     `ModelMissing` or `GazetteerError` right away."""
+    places = place_index()  # once per process (cached); linking runs here, never in the pool
     if settings.processes == 0:
         nlp, gazetteer = load_nlp(settings)
-        return EntityExtractor(nlp, gazetteer, settings)
+        return EntityExtractor(nlp, gazetteer, settings, places=places)
     from .nlp_pool import ModelPool
 
     gazetteer = build_gazetteer(shipped_entries() + _user_entries(settings.gazetteer))  # bad file: fail here first
-    return EntityExtractor(None, gazetteer, settings, pool=ModelPool(settings, settings.processes))
+    return EntityExtractor(None, gazetteer, settings, pool=ModelPool(settings, settings.processes), places=places)
 
 
 def load_nlp(settings: NerSettings):
@@ -154,9 +157,11 @@ class ParagraphCache:
 
 
 class EntityExtractor:
-    def __init__(self, nlp, gazetteer: Gazetteer, settings: NerSettings, pool=None) -> None:
+    def __init__(self, nlp, gazetteer: Gazetteer, settings: NerSettings, pool=None,
+                 places: PlaceIndex | None = None) -> None:
         self.nlp = nlp  # None when `pool` (a `streams.nlp_pool.ModelPool`) runs the model
         self.pool = pool
+        self.places = places  # None: no GeoNames links
         self.gazetteer = gazetteer
         self.settings = settings
         self.cache = ParagraphCache(settings.cache_size)
@@ -186,7 +191,8 @@ class EntityExtractor:
             tagged = refine(units, tagged, item[2] if len(item) > 2 else ItemMetadata())
             if rules.on("repeats"):
                 tagged += repeat_mentions(units, tagged)
-            out.append(merge_entities(tagged, self.gazetteer))
+            entities = merge_entities(tagged, self.gazetteer)
+            out.append(link_places(entities, self.places) if self.places is not None else entities)
         return out
 
     def _model_spans(self, texts: list[str]) -> list[tuple[RawSpan, ...]]:

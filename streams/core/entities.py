@@ -15,6 +15,7 @@ from streams.core import rules
 from streams.core.casing import shouted_words, starts_sentence
 from streams.core.gazetteer import Gazetteer, entity_uri
 from streams.core.models import Entity, Mention, MentionField
+from streams.core.places import geojson
 
 # Labels that name something; numbers, dates and the like are never trimmed into names.
 NAME_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP"})
@@ -399,7 +400,9 @@ def _fullest(group: Sequence[TaggedSpan]) -> str:
 def ninjs_subjects(entities: Sequence[Entity]) -> dict[str, list[dict]]:
     """ninjs 3.1 `people`, `organisations` and `places` items for the article's entities.
 
-    `literal` is a stable free-text id (a slug of the canonical name); `uri` when known.
+    `literal` is a stable free-text id (a slug of the canonical name); `uri` when known (Wikidata
+    from the gazetteer, GeoNames for a linked place); `geoJSON`, a Point, for a linked city or
+    continent.
     """
     out: dict[str, list[dict]] = {"people": [], "organisations": [], "places": []}
     seen: set[tuple[str, str]] = set()
@@ -412,6 +415,8 @@ def ninjs_subjects(entities: Sequence[Entity]) -> dict[str, list[dict]]:
         if entity.uri:
             item["uri"] = entity.uri
         item["literal"] = slug(entity.name)
+        if field == "places" and entity.point is not None:
+            item["geoJSON"] = geojson(entity.point)
         out[field].append(item)
     return out
 

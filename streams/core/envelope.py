@@ -10,6 +10,7 @@ from typing import Any, Sequence, TypedDict
 
 from .. import __version__
 from .entities import ninjs_subjects
+from .places import geojson
 from .models import Article, DedupResult, Entity
 
 
@@ -58,6 +59,10 @@ def entity_record(entity: Entity) -> dict[str, Any]:
     }
     if entity.uri:
         record["uri"] = entity.uri
+    if entity.roles:
+        record["roles"] = list(entity.roles)
+    if entity.point is not None:
+        record["geoJSON"] = geojson(entity.point)
     return record
 
 

