@@ -97,6 +97,37 @@ def timed(run, repeat: int) -> list[float]:
     return seconds
 
 
+PLACE_MEMORY = """
+import json, resource, time, tracemalloc
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize()
+before = rss()
+tracemalloc.start()
+start = time.perf_counter()
+from streams.geodata import place_index
+index = place_index()
+seconds = time.perf_counter() - start
+retained, peak = tracemalloc.get_traced_memory()
+tracemalloc.stop()
+print(json.dumps({"retained_mib": round(retained / 2**20, 1), "peak_mib": round(peak / 2**20, 1),
+                  "rss_mib": round((rss() - before) / 2**20, 1), "load_seconds": round(seconds, 2),
+                  "cities": len(index.cities), "city_aliases": len(index.city_aliases)}))
+"""
+
+
+def place_memory() -> dict | None:
+    """The GeoNames index's memory, measured in a fresh interpreter (this one holds models)."""
+    try:
+        import subprocess
+
+        done = subprocess.run([sys.executable, "-c", PLACE_MEMORY], capture_output=True, text=True, check=True,
+                              cwd=Path(__file__).resolve().parents[1])
+        return json.loads(done.stdout)
+    except (subprocess.CalledProcessError, ValueError):  # the baseline checkout has no place data
+        return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=400, help="articles in the feed")
@@ -116,7 +147,8 @@ def main() -> None:
 
     settings = NerSettings(processes=0)  # `.nlp` in this process
     cached = load_extractor(settings)
-    uncached = EntityExtractor(cached.nlp, cached.gazetteer, NerSettings(cache_size=0))
+    linking = {"places": cached.places} if hasattr(cached, "places") else {}  # the baseline had none
+    uncached = EntityExtractor(cached.nlp, cached.gazetteer, NerSettings(cache_size=0), **linking)
     ner_only = spacy.load(settings.model, exclude=list(EXCLUDED))
     full = spacy.load(settings.model)
     batches = [feed[i:i + args.batch] for i in range(0, len(feed), args.batch)]
@@ -146,7 +178,9 @@ def main() -> None:
     fresh_cache_run()
     hit_ratio = cached.cache.hits / max(1, cached.cache.hits + cached.cache.misses)
 
+    places = place_memory()
     report = {
+        "place_data": places,
         "feed": {"articles": len(feed), "texts": len(texts), "distinct_texts": distinct, "words": total_words,
                  "source": str(args.source) if args.source else "generated", "seed": args.seed},
         "cache_hit_ratio": round(hit_ratio, 4),
@@ -162,6 +196,10 @@ def main() -> None:
     print(f"{'variant':30} {'median s':>9} {'words/s':>9}")
     for name, r in results.items():
         print(f"{name:30} {r['median_seconds']:9.2f} {r['words_per_second']:9d}")
+    if places:
+        print(f"place data (GeoNames index, once per process): {places['retained_mib']} MiB retained "
+              f"(tracemalloc), RSS +{places['rss_mib']} MiB, peak while loading {places['peak_mib']} MiB, "
+              f"{places['load_seconds']} s to load")
     print(f"wrote {args.out}")
 
 

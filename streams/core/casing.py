@@ -22,7 +22,7 @@ _DATELINE = re.compile(  # [byline] PLACE[, PLACE][, Region] date | (Agency) | d
     r"(?=(?:,\s*[A-Z][a-z][\w.]*(?:\s+[A-Z][\w.]*)*)?\s*,?\s*"
     r"(?:\d|\(|[-–—]\s|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+\d))"
 )
-_REGION = re.compile(r",\s*(?P<region>[A-Z][a-z][\w.]*(?:\s+[A-Z][\w.]*)*?)(?=\s*,?\s*(?:\d|\(|[-–—]\s|[A-Z][a-z]{2}))")
+_REGION = re.compile(r",\s*(?!(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+\d)(?P<region>[A-Z][a-z][\w.]*(?:\s+[A-Z][\w.]*)*)(?=\s*,?\s*(?:\d|\(|[-–—]\s))")
 _PLACE_PART = re.compile(r"[^,\s][^,]*")
 # What ends a sentence or opens a quote, right before a word; checked on a short window.
 _SENTENCE_BREAK = re.compile(r"(?:[.!?:;][\"'’”)]*\s+|[\"“‘]\s*)$")

@@ -212,7 +212,8 @@ def merge_entities(spans: Sequence[TaggedSpan], gazetteer: Gazetteer | None = No
         # Same surface and same type, one entity. A surface the model types differently in one
         # article stays two entities: a majority vote over types lost F1 on both dev halves
         # (bench/README.md), as a place name is also a team's ("Essex won in Essex").
-        for key in ((_norm(span.mention.text), span.label), "\0" + span.key if span.key else None):
+        surface = _norm(span.mention.text) if rules.on("vote") else (_norm(span.mention.text), span.label)
+        for key in (surface, "\0" + span.key if span.key else None):
             if key is not None:
                 groups.union(first_by_key.setdefault(key, i), i)
     if rules.on("short_forms"):

@@ -124,7 +124,72 @@ def refine(units: Sequence[Unit], spans: Sequence[TaggedSpan], metadata: ItemMet
         out.append(replace(span, mention=m, label=label, role=role))
     if rules.on("bracket_country"):
         out = _bracketed_places(out, texts)
+    if rules.on("lists"):
+        out += list_members(units, out)
+    if rules.on("score_teams"):
+        out += score_teams(units, out)
     return out
+
+
+_TEAM = re.compile(r"(?<![\w'’.])[A-Z][\w'’.\-]*(?: (?:of|[A-Z][\w'’.\-]*)){0,3}(?=\s+\d{1,3}(?:\s|$|[,.;)]))")
+
+
+def score_teams(units: Sequence[Unit], spans: Sequence[TaggedSpan]) -> list[TaggedSpan]:
+    """In a results or standings line (dense with numbers), a capitalised name the model left
+    untagged, directly followed by a score, is a team ("Harlequins 75 Gloucester 19")."""
+    found: list[TaggedSpan] = []
+    for field, offset, text in units:
+        if not _number_dense(text):
+            continue
+        taken = [(s.mention.start - offset, s.mention.end - offset) for s in spans if s.mention.field == field
+                 and offset <= s.mention.start and s.mention.end <= offset + len(text)]
+        for match in _TEAM.finditer(text):
+            s, e = match.span()
+            if any(s < te and ts < e for ts, te in taken) or text[s:e].casefold() in FUNCTION_WORDS:
+                continue
+            found.append(TaggedSpan(Mention(text[s:e], offset + s, offset + e, field), "ORG", None))
+    return found
+
+
+_ITEM = r"[A-Z][\w'’.\-]*(?: [A-Z][\w'’.\-]*){0,3}"
+_LIST = re.compile(rf"{_ITEM}(?:(?:, | and |, and | & ){_ITEM}){{2,}}")
+_SEPARATOR = re.compile(r", and |, | and | & ")
+
+
+def list_members(units: Sequence[Unit], spans: Sequence[TaggedSpan]) -> list[TaggedSpan]:
+    """Untagged items of a list whose other items the model tagged alike ("Essex, Derbyshire
+    and Surrey", "Did not bat: Vaas, Dharmasena, Muralitharan"): a list enumerates one kind.
+    Needs three items or more, most of them tagged with one name label; new spans echo the
+    list's label and do not vote."""
+    found: list[TaggedSpan] = []
+    for field, offset, text in units:
+        here = [s for s in spans if s.mention.field == field and offset <= s.mention.start
+                and s.mention.end <= offset + len(text)]
+        for match in _LIST.finditer(text):
+            items, at = [], match.start()
+            for sep in _SEPARATOR.finditer(text, match.start(), match.end()):
+                items.append((at, sep.start()))
+                at = sep.end()
+            items.append((at, match.end()))
+            labels = []
+            untagged = []
+            for s, e in items:
+                exact = [t for t in here if (t.mention.start - offset, t.mention.end - offset) == (s, e)]
+                overlaps = [t for t in here if t.mention.start - offset < e and s < t.mention.end - offset]
+                if exact:
+                    labels.append(exact[0].label)
+                elif not overlaps:
+                    untagged.append((s, e))
+            if not labels or not untagged:
+                continue
+            label = max(set(labels), key=labels.count)
+            if label not in ("PERSON", "ORG", "GPE", "LOC") or labels.count(label) * 2 < len(items):
+                continue
+            for s, e in untagged:
+                if not (starts_sentence(text, s) and " " not in text[s:e]):
+                    mention = Mention(text[s:e], offset + s, offset + e, field)
+                    found.append(TaggedSpan(mention, label, None, votes=False))
+    return found
 
 
 def _bracketed_places(spans: list[TaggedSpan], texts: dict[tuple[str, int], str]) -> list[TaggedSpan]:
@@ -179,8 +244,10 @@ def _metadata_label(surface: str, label: str, metadata: ItemMetadata) -> str:
 def _next_to_score(text: str, start: int, end: int) -> bool:
     """A name directly followed by a small integer in a line dense with numbers is a team in a
     results listing ("Wigan 2 Bolton 1", "Essex 372"): teams are organisations."""
-    if not _SCORE_AFTER.match(text, end):
-        return False
+    return _SCORE_AFTER.match(text, end) is not None and _number_dense(text)
+
+
+def _number_dense(text: str) -> bool:
+    """A line where numbers are at least a quarter of the words: results, tables, listings."""
     words = _WORD.findall(text)
-    numeric = sum(bool(_NUMERIC.fullmatch(w)) for w in words)
-    return numeric * 4 >= len(words)
+    return sum(bool(_NUMERIC.fullmatch(w)) for w in words) * 4 >= len(words)

@@ -19,12 +19,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from streams.core.casing import starts_sentence
 from streams.core.models import Entity
 
 GEONAMES = "https://sws.geonames.org/{}/"
 PLACE_TYPES = frozenset({"GPE", "LOC"})
 DOMINANT = 5  # population ratio that makes one place the obvious reading of its name
 STATE_CITY = 100_000
+ALIAS_CITY = 100_000  # a city found by an alternate spelling only ("Kiev") must be at least this big
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +48,7 @@ class PlaceIndex:
     states: Mapping[str, Place]  # folded name -> US state
     continents: Mapping[str, Place]
     cities: Mapping[str, tuple[Place, ...]]  # folded primary name -> cities of that name
-    city_aliases: Mapping[str, tuple[Place, ...]]  # folded alternate name -> cities
+    city_aliases: Mapping[str, tuple[Place, ...]]  # folded alternate name -> cities of ALIAS_CITY or more
     demonyms: Mapping[str, str]  # folded nationality adjective -> ISO alpha-2
     by_code: Mapping[str, Place]  # ISO alpha-2 -> country
 
@@ -55,8 +57,10 @@ def fold(name: str) -> str:
     return " ".join(name.replace("’", "'").casefold().split())
 
 
-def link_places(entities: Sequence[Entity], index: PlaceIndex) -> list[Entity]:
-    """`entities` with `uri` and `point` set where a place resolves; others unchanged."""
+def link_places(entities: Sequence[Entity], index: PlaceIndex, texts: Mapping[str, str] | None = None) -> list[Entity]:
+    """`entities` with `uri` and `point` set where a place resolves; others unchanged. With the
+    article's `texts` (field -> text), a one-word name seen only where a sentence starts is not
+    linked to a city: its capital may be the sentence's ("Valley school wins ...")."""
     context = _context_countries(entities, index)
     linked: dict[int, Place] = {}
     # First mention first, so the dateline city (the body's first place) frames later ones.
@@ -71,6 +75,8 @@ def link_places(entities: Sequence[Entity], index: PlaceIndex) -> list[Entity]:
             place = index.by_code.get(country) if country else None
         elif entity.type in PLACE_TYPES:
             place = resolve(_names(entity), index, context)
+        if place is not None and place.kind == "city" and texts is not None and _only_sentence_initial(entity, texts):
+            place = None  # country names are no common words; city names may be ("Valley", "Bath")
         if place is not None:
             linked[i] = place
             if place.country and place.kind == "city":
@@ -130,6 +136,10 @@ def _names(entity: Entity) -> list[str]:
     """The entity's name, then its other surfaces, shouted ones last."""
     names = [entity.name, *entity.aliases]
     return sorted(dict.fromkeys(names), key=lambda n: (n.isupper(), names.index(n)))
+
+
+def _only_sentence_initial(entity: Entity, texts: Mapping[str, str]) -> bool:
+    return all(" " not in m.text and starts_sentence(texts.get(m.field, ""), m.start) for m in entity.mentions)
 
 
 def _first(entity: Entity) -> tuple[int, int]:

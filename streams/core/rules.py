@@ -13,12 +13,15 @@ MECHANISMS: dict[str, str] = {
     "repeats": "untagged repeats of the article's names tagged",
     "short_forms": "surnames and short forms join the full name",
     "acronyms": "acronyms join their expansion",
+    "vote": "one entity per surface, typed by a majority vote over its mentions",
     "roles": "titles and roles before a name cut from it and recorded; a title makes a person",
     "metadata": "the item's outlet is an organisation, its byline names persons",
     "sentence_initial": "a one-word span opening a sentence, written in lower case elsewhere, dropped",
     "bracket_country": "a two- or three-word name followed by a bracketed place is a person",
     "dateline_region": "the region after a dateline's city (\"MANCHESTER, England\") is a place",
     "dateline_sentence": "the text after a wire dateline opens a sentence (\"... 1996-08-30 The Bank\")",
+    "lists": "untagged items of a list whose other items share one type get that type",
+    "score_teams": "an untagged capitalised name followed by a score in a number-dense line is a team",
     "score_lines": "a name followed by a score in a number-dense line is a team (ORG)",
 }
 
