@@ -72,7 +72,7 @@ def build_index() -> PlaceIndex:
             countries.setdefault(fold(name), place)
             if fold(name).startswith("the "):
                 countries.setdefault(fold(name)[4:], place)
-    states = {fold(s["name"]): Place(int(s["geonameid"]), "state", "US")
+    states = {fold(s["name"]): Place(int(s["geonameid"]), "state", "US", admin1=s["code"])
               for s in json.loads((data / "us_states.json").read_text("utf-8")).values()}
     continents = {}
     for c in json.loads((data / "continents.json").read_text("utf-8")).values():
@@ -82,7 +82,7 @@ def build_index() -> PlaceIndex:
     aliases: dict[str, list[Place]] = {}
     for c in orjson.loads((data / CITIES).read_bytes()).values():
         place = Place(int(c["geonameid"]), "city", c["countrycode"], int(c["population"]),
-                      (round(float(c["longitude"]), 5), round(float(c["latitude"]), 5)))
+                      (round(float(c["longitude"]), 5), round(float(c["latitude"]), 5)), c.get("admin1code") or "")
         primary = fold(c["name"])
         cities.setdefault(primary, []).append(place)
         if place.population >= ALIAS_CITY:  # smaller cities are never linked by an alternate name

@@ -209,9 +209,8 @@ def merge_entities(spans: Sequence[TaggedSpan], gazetteer: Gazetteer | None = No
     groups = _Groups(len(spans))
     first_by_key: dict[str, int] = {}
     for i, span in enumerate(spans):
-        # Same surface and same type, one entity. A surface the model types differently in one
-        # article stays two entities: a majority vote over types lost F1 on both dev halves
-        # (bench/README.md), as a place name is also a team's ("Essex won in Essex").
+        # One surface, one entity, typed by a vote (`_vote`). Splitting by type instead scores
+        # the same on dev-ner (bench/README.md) but shows one name as two things.
         surface = _norm(span.mention.text) if rules.on("vote") else (_norm(span.mention.text), span.label)
         for key in (surface, "\0" + span.key if span.key else None):
             if key is not None:

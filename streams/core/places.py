@@ -16,6 +16,7 @@ decides it:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -36,6 +37,7 @@ class Place:
     country: str  # ISO 3166-1 alpha-2 of the country it is in ("" for a continent)
     population: int = 0
     point: tuple[float, float] | None = None  # (longitude, latitude)
+    admin1: str = ""  # first-level division code (a US state's two letters), for cities
 
     @property
     def uri(self) -> str:
@@ -74,7 +76,8 @@ def link_places(entities: Sequence[Entity], index: PlaceIndex, texts: Mapping[st
             country = index.demonyms.get(fold(entity.name))
             place = index.by_code.get(country) if country else None
         elif entity.type in PLACE_TYPES:
-            place = resolve(_names(entity), index, context)
+            within = _written_within(entity, index, texts) if texts is not None else None
+            place = resolve(_names(entity), index, context, within)
         if place is not None and place.kind == "city" and texts is not None and _only_sentence_initial(entity, texts):
             place = None  # country names are no common words; city names may be ("Valley", "Bath")
         if place is not None:
@@ -85,8 +88,10 @@ def link_places(entities: Sequence[Entity], index: PlaceIndex, texts: Mapping[st
             for i, e in enumerate(entities)]
 
 
-def resolve(names: Sequence[str], index: PlaceIndex, context: set[str]) -> Place | None:
-    """The one place that these surfaces of one entity name in an article about `context`."""
+def resolve(names: Sequence[str], index: PlaceIndex, context: set[str], within: Place | None = None) -> Place | None:
+    """The one place that these surfaces of one entity name in an article about `context`;
+    `within`, the country or US state written after the name ("Troy, Tennessee"), restricts
+    the cities it may be (none of them there: no link)."""
     for name in names:
         key = fold(name)
         country, state = index.countries.get(key), index.states.get(key)
@@ -101,8 +106,32 @@ def resolve(names: Sequence[str], index: PlaceIndex, context: set[str]) -> Place
             if any(c.population >= STATE_CITY for c in cities):
                 return None
             return state
+        if cities and within is not None:
+            cities = [c for c in cities if c.country == within.country
+                      and (within.kind != "state" or c.admin1 == within.admin1)]
+            if not cities:
+                return None
         if cities:
             return _pick_city(cities, context)
+    return None
+
+
+_REGION_AFTER = re.compile(r",\s*([A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3})")
+
+
+def _written_within(entity: Entity, index: PlaceIndex, texts: Mapping[str, str]) -> Place | None:
+    """The country or US state a mention of the entity is followed by ("Troy, Tennessee",
+    "VENICE, Italy"), if any."""
+    for m in entity.mentions:
+        after = _REGION_AFTER.match(texts.get(m.field, ""), m.end)
+        if after:
+            words = after.group(1).split()
+            for n in range(len(words), 0, -1):  # "Jordan said" -> "Jordan"
+                key = fold(" ".join(words[:n]))
+                for form in (key, key.rstrip(".")):  # "Tennessee." ends a sentence; "U.S." keeps its dot
+                    region = index.states.get(form) or index.countries.get(form)
+                    if region is not None:
+                        return region
     return None
 
 

@@ -133,12 +133,18 @@ def test_entities_same_surface_in_capitals_is_one_entity_named_in_mixed_case():
     assert (entity.name, entity.type, entity.aliases) == ("Kettering", "ORG", ("KETTERING",))
 
 
-def test_entities_surface_typed_two_ways_stays_two_entities():
-    # "Essex won in Essex": a team and a county share a name; a vote would mistype one of them.
-    text = "Essex beat Kent in Essex on Friday. Essex lead the table."
-    spans = spans_in(text, ("Essex", "ORG"), ("Kent", "ORG"), ("Essex", "GPE"), ("Essex", "ORG"))
-    assert [(e.name, e.type, len(e.mentions)) for e in merge_entities(spans)] == [
-        ("Essex", "ORG", 2), ("Kent", "ORG", 1), ("Essex", "GPE", 1)]
+@pytest.mark.parametrize(
+    ("labels", "expected"),
+    [
+        (["PERSON", "ORG"], "PERSON"),  # a tie goes to the earliest of equally full mentions
+        (["ORG", "PERSON"], "ORG"),
+        (["ORG", "PERSON", "PERSON"], "PERSON"),
+    ],
+)
+def test_entities_one_surface_is_one_entity_typed_by_majority_vote(labels, expected):
+    text = " ".join(["Isler spoke."] * len(labels))
+    found = spans_in(text, *[("Isler", label) for label in labels])
+    assert [e.type for e in merge_entities(found)] == [expected]
 
 
 @pytest.mark.parametrize(

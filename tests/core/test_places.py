@@ -14,7 +14,7 @@ US = Place(6252001, "country", "US", 327_000_000)
 GEORGIA = Place(614540, "country", "GE", 3_700_000)
 MOSUL = Place(99072, "city", "IQ", 1_683_000, (43.11889, 36.335))
 FLORENCE_IT = Place(3176959, "city", "IT", 367_150, (11.24626, 43.77925))
-FLORENCE_US = Place(4062577, "city", "US", 40_026, (-87.67725, 34.79981))
+FLORENCE_US = Place(4062577, "city", "US", 40_026, (-87.67725, 34.79981), "AL")
 VICTORIA_CA = Place(6174041, "city", "CA", 289_625, (-123.3693, 48.43294))
 VICTORIA_US = Place(4739526, "city", "US", 67_574, (-97.00361, 28.80527))
 VICTORIA_HK = Place(1819729, "city", "HK", 956_800, (114.15769, 22.28552))
@@ -23,7 +23,8 @@ KYIV = Place(703448, "city", "UA", 2_952_301, (30.5238, 50.45466))
 
 INDEX = PlaceIndex(
     countries={"iraq": IRAQ, "italy": ITALY, "canada": CANADA, "u.s.": US, "united states": US, "georgia": GEORGIA},
-    states={"georgia": Place(4197000, "state", "US"), "washington": Place(5815135, "state", "US")},
+    states={"georgia": Place(4197000, "state", "US", admin1="GA"), "alabama": Place(4829764, "state", "US", admin1="AL"),
+            "washington": Place(5815135, "state", "US", admin1="WA")},
     continents={"europe": Place(6255148, "continent", "", 741_000_000, (9.14062, 48.69096))},
     cities={"mosul": (MOSUL,), "florence": (FLORENCE_IT, FLORENCE_US), "washington": (WASHINGTON_DC,),
             "victoria": (VICTORIA_HK, VICTORIA_CA, VICTORIA_US), "kyiv": (KYIV,)},
@@ -125,3 +126,11 @@ def test_places_fold(name, folded):
 
 def test_places_geojson_is_longitude_first():
     assert geojson((43.1, 36.3)) == {"type": "Point", "coordinates": [43.1, 36.3]}
+
+
+def test_places_region_written_after_a_city_restricts_it():
+    body = "He spoke in Florence, Georgia, in Florence, Alabama and in Florence, Italy. He said."
+    texts = {"headline": "", "body": body}
+    at = [i for i in range(len(body)) if body.startswith("Florence", i)]
+    linked = [link_places([entity("Florence", "GPE", i)], INDEX, texts)[0].uri for i in at]
+    assert linked == [None, FLORENCE_US.uri, FLORENCE_IT.uri]  # no Florence in Georgia: no link
