@@ -124,7 +124,8 @@ def refine(units: Sequence[Unit], spans: Sequence[TaggedSpan], metadata: ItemMet
 def _refine_span(span: TaggedSpan, text: str, offset: int, common: frozenset[str],
                  names: _MetadataNames, dense: bool) -> TaggedSpan | None:
     if span.key is not None:  # the gazetteer's spans are exactly what the user listed
-        return span
+        role = role_before(text, span.mention.start - offset) if span.label == "PERSON" and rules.on("roles") else None
+        return span if role is None else replace(span, role=role)
     m, label, role = span.mention, span.label, None
     if rules.on("roles") and label in ("PERSON", "ORG", "NORP", "GPE"):
         new_start, role = strip_role(text, m.start - offset, m.end - offset, label == "PERSON")
