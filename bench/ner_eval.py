@@ -1,7 +1,7 @@
 """Entity quality on dev-ner by document halves, with model spans cached on disk so that rule
 variants are scored without re-running spaCy.
 
-    .venv/bin/python bench/ner_eval.py [--cache /tmp/newsclean-ner-spans.json] [--ablate]
+    .venv/bin/python bench/ner_eval.py [--model NAME_OR_DIR] [--cache FILE] [--ablate]
 
 Halves (fixed): a document is in half `odd` or `even` by the number at the end of its uri
 (`urn:conll2003:eng-testa:NNN`). A mechanism designed while reading one half's errors is judged
@@ -96,14 +96,18 @@ def score(records: list[dict], scorer, tmp: Path) -> dict[str, dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cache", type=Path, default=Path("/tmp/newsclean-ner-spans.json"))
+    parser.add_argument("--model", default=NerSettings().model, help="spaCy package or model directory")
+    parser.add_argument("--cache", type=Path, help="default: /tmp/newsclean-ner-spans-<model>.json")
     parser.add_argument("--tmp", type=Path, default=Path("/tmp/newsclean-ner-eval"))
     parser.add_argument("--ablate", action="store_true")
     parser.add_argument("--dump", type=Path, help="write the envelopes of the full run here")
     args = parser.parse_args()
     args.tmp.mkdir(parents=True, exist_ok=True)
+    if args.cache is None:  # spans depend on the model: one cache per model
+        tag = xxhash.xxh3_64_hexdigest(args.model.encode())
+        args.cache = Path(f"/tmp/newsclean-ner-spans-{tag}.json")
     scorer = _scorer()
-    extractor = load_extractor(NerSettings(processes=0))
+    extractor = load_extractor(NerSettings(model=args.model, processes=0))
     model = CachedModel(extractor, args.cache)
 
     def f1s() -> dict[str, float]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 from streams.core import rules
 
@@ -49,14 +50,16 @@ def starts_sentence(text: str, pos: int) -> bool:
     return _SENTENCE_BREAK.search(head) is not None
 
 
-def shouted_words(text: str) -> list[tuple[int, int]]:
-    """(start, end) of the ALL-CAPS words that are shouting rather than acronyms."""
+@lru_cache(maxsize=4096)
+def shouted_words(text: str) -> tuple[tuple[int, int], ...]:
+    """(start, end) of the ALL-CAPS words that are shouting rather than acronyms. Cached: case
+    forms, recasing and repeat search each ask it of every text of an article."""
     words = list(_WORD.finditer(text))
     caps = [m for m in words if m.group().isupper()]
     long_words = [m for m in words if len(m.group()) >= 2]
     long_caps = [m for m in caps if len(m.group()) >= 2]
     if len(long_caps) >= 2 and len(long_caps) >= SHOUTED_SHARE * len(long_words):
-        return [m.span() for m in caps]
+        return tuple(m.span() for m in caps)
     out: set[tuple[int, int]] = set()
     run: list[re.Match] = []
     for m in [*words, None]:
@@ -72,7 +75,7 @@ def shouted_words(text: str) -> list[tuple[int, int]]:
     if dateline:
         start = dateline.start("place")
         out.update(m.span() for m in _WORD.finditer(text, start, dateline.end("place")))
-    return sorted(out)
+    return tuple(sorted(out))
 
 
 def dateline_places(text: str) -> list[tuple[int, int]]:

@@ -79,6 +79,9 @@ def strip_role(text: str, start: int, end: int, person: bool = True) -> tuple[in
     start of "Pieter", "Councillor". The rest must still hold a capitalised word. A span the
     model did not call a person loses a title only if it is a personal one and leaves a
     name of two words or more."""
+    first = text[start:end].split(None, 1)[:1]
+    if not first or (first[0].casefold() not in ROLE_HEADS and first[0].casefold() not in ROLE_QUALIFIERS):
+        return start, None  # the common case, decided cheaply
     words = list(_WORD.finditer(text, start, end))
     n = _role_words([w.group() for w in words])
     if n == 0 or n >= len(words) or not any(w.group()[:1].isupper() for w in words[n:]):

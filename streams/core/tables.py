@@ -26,6 +26,8 @@ NUMERIC_SHARE = 0.25  # numbers at least this share of a line's words: a table l
 
 def number_dense(text: str) -> bool:
     """Whether numbers are at least `NUMERIC_SHARE` of the words: results, tables, listings."""
+    if not any(c.isdigit() for c in text):
+        return False
     words = _WORD.findall(text)
     return bool(words) and sum(bool(_NUMERIC.fullmatch(w)) for w in words) >= NUMERIC_SHARE * len(words)
 
