@@ -32,7 +32,7 @@ STAGES = (
     ("ner: extractor (plan, recase, tag, merge)", re.compile(r"\((streams/nlp\.py|streams/core/entities\.py|streams/core/gazetteer\.py)")),
     ("decode: depth scan", re.compile(r"^_check_depth ")),
     ("validate: jsonschema", re.compile(r"\((jsonschema|referencing|rpds)/|^validate \(streams/core/ninjs")),
-    ("parse: paragraph split", re.compile(r"\((streams/core/paragraphs\.py|html/parser\.py|_markupbase)")),
+    ("parse: paragraph split", re.compile(r"\((streams/core/(paragraphs|html_body|nitf|textblocks)\.py|selectolax/|defusedxml/|xml/etree/)")),
     ("decode: JSON", re.compile(r"\(json/|^_reject_duplicate_keys |^decode \(streams/core/ninjs")),
     ("parse: other", re.compile(r"\(streams/core/ninjs\.py")),
     ("dedup", re.compile(r"\(streams/core/(dedup|repeats|boilerplate|fingerprint|normalise)\.py|\(difflib")),
@@ -115,10 +115,10 @@ def core_stages(stream: Stream, articles: int = 300) -> dict:
 
     from streams.core.dedup import DedupSettings, deduplicate
     from streams.core.envelope import build_envelope
+    from streams.core.languages import NER_RAN
     from streams.core.models import MemoryStore
     from streams.core.ninjs import decode, parse_article, to_ninjs31, validate
-    from streams.core.paragraphs import split_body
-    from streams.core.ninjs import main_body
+    from streams.core.paragraphs import select_body, split_body
     from streams.nlp import NerSettings, load_extractor
 
     raws = [m.value for m in stream.messages if m.valid][:articles]
@@ -137,7 +137,7 @@ def core_stages(stream: Stream, articles: int = 300) -> dict:
     items = [(a.headline, [p.text for p in r.kept]) for a, r in zip(parsed, results)]
     extractor.extract_many(items[:10])  # warm-up
     entities = extractor.extract_many(items)
-    envelopes = [build_envelope(a, r, e, origin, now) for a, r, e in zip(parsed, results, entities)]
+    envelopes = [build_envelope(a, r, e, origin, now, ner=NER_RAN) for a, r, e in zip(parsed, results, entities)]
     n = len(raws)
 
     def best(fn, passes: int = 3) -> float:
@@ -151,14 +151,14 @@ def core_stages(stream: Stream, articles: int = 300) -> dict:
     stages = {
         "decode (depth scan + json with duplicate-key hook)": best(lambda: [decode(r) for r in raws]),
         "validate (jsonschema, ninjs 3.1)": best(lambda: [validate(to_ninjs31(d)) for d in docs]),
-        "split paragraphs": best(lambda: [split_body(main_body(d)["value"], main_body(d).get("contentType")) for d in docs]),
+        "split paragraphs": best(lambda: [split_body(select_body(d["bodies"])["value"], select_body(d["bodies"]).get("contentType")) for d in docs]),
         "parse_article (validate + split + fields)": best(lambda: [parse_article(d) for d in docs]),
         "deduplicate": best(dedup_all),
         "ner (extract_many, cache off)": best(lambda: extractor.extract_many(items), passes=1),
         "ner model alone (nlp.pipe on the same texts)": best(lambda: list(extractor.nlp.pipe(
             [t for h, ps in items for t in ([h] if h.strip() else []) + [p for p in ps if p.strip()]],
             batch_size=extractor.settings.batch_size)), passes=1),
-        "build_envelope": best(lambda: [build_envelope(a, r, e, origin, now) for a, r, e in zip(parsed, results, entities)]),
+        "build_envelope": best(lambda: [build_envelope(a, r, e, origin, now, ner=NER_RAN) for a, r, e in zip(parsed, results, entities)]),
         "orjson.dumps envelope": best(lambda: [orjson.dumps(e) for e in envelopes]),
     }
     once = stages["decode (depth scan + json with duplicate-key hook)"] + stages["parse_article (validate + split + fields)"]

@@ -39,9 +39,8 @@ import orjson
 
 from .config import ConfigError, Settings, from_env
 from .core.envelope import Origin, dead_letter
-from .core.models import Entity
 from .core.ninjs import InvalidInput, Limits, decode, parse_article
-from .core.pipeline import Extractor, Prepared, Processed, Rejected, enrich, finish, prepare
+from .core.pipeline import Enrichment, Extractor, Prepared, Processed, Rejected, enrich, finish, prepare
 from .delivery import KafkaApp, Outgoing, deliver
 from .metrics import Metrics
 from . import logs
@@ -346,7 +345,7 @@ class Newsclean:
             sends.append(self._envelope(outcome, message) if isinstance(outcome, Processed) else self._rejected(outcome))
         await deliver(sends, changelog)
 
-    async def _entities(self, accepted: list[Prepared]) -> list[list[Entity] | BaseException]:
+    async def _entities(self, accepted: list[Prepared]) -> list[Enrichment | BaseException]:
         """Entities per article, extracted in a thread (the model itself in the NER processes,
         `NEWSCLEAN_NER_PROCESSES`). When the batch fails, each article is tried alone so that one
         bad article costs only itself; a broken process pool is no article's fault and stops
@@ -358,7 +357,7 @@ class Newsclean:
             except BrokenExecutor:
                 raise
             except Exception:
-                found: list[list[Entity] | BaseException] = []
+                found: list[Enrichment | BaseException] = []
                 for one in accepted:
                     try:
                         found.extend(await loop.run_in_executor(self.ner_pool, enrich, self.extractor, [one]))
@@ -368,12 +367,12 @@ class Newsclean:
                         found.append(exc)
                 return found
 
-    def _finish(self, prepared: Prepared, entities: list[Entity] | BaseException, message: Any) -> Processed | Rejected:
+    def _finish(self, prepared: Prepared, enrichment: Enrichment | BaseException, message: Any) -> Processed | Rejected:
         limits = self.settings.pipeline.limits
         try:
-            if isinstance(entities, BaseException):
-                raise entities
-            return finish(prepared, entities)
+            if isinstance(enrichment, BaseException):
+                raise enrichment
+            return finish(prepared, enrichment)
         except Exception as exc:
             return _rejection(message.value or b"", exc, limits, prepared.origin, message.key)
 

@@ -27,6 +27,7 @@ from streams.core.gazetteer import (
     ruler_patterns,
     shipped_entries,
 )
+from streams.core.languages import served_languages
 from streams.core.mentions import ItemMetadata, refine
 from streams.core.models import Entity, Mention, MentionField
 from streams.core.places import PlaceIndex, link_places
@@ -59,10 +60,14 @@ class NerSettings:
     # Child processes running the model (0: in the caller's thread). 2 uses both cores of the
     # reference machine: the model is ~80% of an NER-on worker's CPU (bench/README.md).
     processes: int = 2
+    # Primary language subtags the model serves, comma-separated in the environment; "*": any.
+    # Articles tagged with another language get no entities (streams.core.languages).
+    languages: tuple[str, ...] = ("en",)
 
     def __post_init__(self) -> None:
         if self.processes < 0:
             raise ValueError("processes must be 0 (in-thread) or more")
+        object.__setattr__(self, "languages", served_languages(self.languages))
 
 
 def load_extractor(settings: NerSettings) -> EntityExtractor:
@@ -169,6 +174,7 @@ class EntityExtractor:
         self.places = places  # None: no GeoNames links
         self.gazetteer = gazetteer
         self.settings = settings
+        self.languages = settings.languages
         self.cache = ParagraphCache(settings.cache_size)
         self._lock = threading.Lock()  # spaCy pipelines are not safe to share between threads
 

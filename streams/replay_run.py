@@ -227,11 +227,11 @@ class ReplayRun:
         outgoing = []
         for record, outcome in zip(records, outcomes):
             if isinstance(outcome, Prepared):
-                entities = next(found)
+                enrichment = next(found)
                 try:
-                    if isinstance(entities, BaseException):
-                        raise entities
-                    outcome = finish(outcome, entities)
+                    if isinstance(enrichment, BaseException):
+                        raise enrichment
+                    outcome = finish(outcome, enrichment)
                 except Exception as exc:
                     outcome = _rejection(record.value or b"", exc, self.limits, outcome.origin, record.key)
             outgoing.append(self._envelope(outcome, record) if isinstance(outcome, Processed) else self._dead_letter(outcome))

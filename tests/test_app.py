@@ -228,6 +228,8 @@ def _article(n: int, headline: str = "Headline") -> bytes:
 
 
 class _Extractor:
+    languages = ("en",)
+
     def extract_many(self, items):
         if any(headline == "poison" for headline, _ in items):
             raise RuntimeError("the model failed on this text")
@@ -268,6 +270,19 @@ async def test_app_entity_failure_costs_only_its_own_article(newsclean, monkeypa
     records = await _clean(newsclean, monkeypatch, [_article(0), _article(1, "poison"), _article(2)])
     assert [r.get("reason") or r["article"]["uri"] for r in records] == ["urn:app:0", "internal_error", "urn:app:2"]
     assert records[0]["entities"][0]["name"] == "Desk"
+
+
+async def test_app_articles_in_other_languages_skip_the_model(newsclean, monkeypatch):
+    newsclean.extractor = _Extractor()
+    german = orjson.loads(_article(1, "poison"))  # the model would fail on it: it must never see it
+    values = [_article(0), orjson.dumps({**german, "language": "de-CH"}), _article(2)]
+    records = await _clean(newsclean, monkeypatch, values)
+    assert [r["ner"] for r in records] == [
+        {"ran": True, "reason": None},
+        {"ran": False, "reason": "language", "language": "de-CH"},
+        {"ran": True, "reason": None},
+    ]
+    assert [len(r["entities"]) for r in records] == [1, 0, 1]
 
 
 async def test_app_failed_article_leaves_no_trace_in_the_feed_state(newsclean, monkeypatch):

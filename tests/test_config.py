@@ -13,6 +13,12 @@ def test_config_defaults_and_overrides():
     assert from_env({}).output_topic == "newsclean-clean"
 
 
+def test_config_ner_languages_default_to_en_and_read_a_list():
+    assert from_env({}).ner.languages == ("en",)
+    assert from_env({"NEWSCLEAN_NER_LANGUAGES": "EN, de,nb"}).ner.languages == ("en", "de", "nb")
+    assert from_env({"NEWSCLEAN_NER_LANGUAGES": "*"}).ner.languages == ("*",)
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
@@ -23,6 +29,8 @@ def test_config_defaults_and_overrides():
         ({"NEWSCLEAN_INPUT_PATTERN": "("}, "not a regex"),
         ({"NEWSCLEAN_SECURITY_PROTOCOL": "SASL_SSL"}, "SASL needs"),
         ({"NEWSCLEAN_HORIZON_DAYS": "0"}, "invalid DedupSettings"),
+        ({"NEWSCLEAN_NER_LANGUAGES": "english,de"}, "invalid NerSettings: languages must be primary language subtags"),
+        ({"NEWSCLEAN_NER_LANGUAGES": " , "}, "invalid NerSettings: languages"),
     ],
 )
 def test_config_rejects_bad_values_naming_the_variable(env, message):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,10 @@ from streams.nlp import NerSettings, load_extractor
 from streams.offline import clean_file, prime
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
+# A developer without the sets may skip the gate; CI may not: a CI run that skipped it would pass
+# without a single quality check.
+if not (EVAL / "score.py").exists() and os.environ.get("CI", "").lower() == "true":
+    raise RuntimeError(f"CI=true but no evaluation sets at {EVAL}: the quality gate cannot run")
 pytestmark = pytest.mark.skipif(not (EVAL / "score.py").exists(), reason=f"no evaluation sets at {EVAL}")
 
 # floors: the targets (dedup) and the measured level less a small margin (NER)

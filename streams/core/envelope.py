@@ -6,12 +6,13 @@ from __future__ import annotations
 import base64
 from collections import Counter
 from datetime import datetime, timezone
-from typing import Any, Sequence, TypedDict
+from typing import Any, Mapping, Sequence, TypedDict
 
 from .. import __version__
 from .entities import ninjs_subjects
 from .places import geojson
 from .models import Article, DedupResult, Entity
+from .paragraphs import is_article_text
 
 
 class Origin(TypedDict, total=False):
@@ -33,13 +34,13 @@ def cleaned_body(result: DedupResult) -> str:
 
 
 def cleaned_ninjs(article: Article, result: DedupResult, entities: Sequence[Entity]) -> dict[str, Any]:
-    """The input ninjs with its main body replaced by the cleaned text/plain paragraphs and the
-    entities added as people/organisations/places (entries the input already had are kept)."""
+    """The input ninjs with its article text replaced by the cleaned text/plain paragraphs and
+    the entities added as people/organisations/places (entries the input already had are kept).
+    Every readable rendering of the article text goes (the others hold the uncleaned text);
+    summaries and bodies in formats that cannot be read stay, after the cleaned main body."""
     ninjs = dict(article.ninjs)
     main = {"role": "main", "contentType": "text/plain", "value": cleaned_body(result)}
-    others = [b for b in ninjs.get("bodies", []) if b.get("role") != "main"]
-    if len(others) == len(ninjs.get("bodies", [])) and others:
-        others = others[1:]  # no role=main: the first body was the one cleaned
+    others = [b for b in ninjs.get("bodies", []) if not is_article_text(b)]
     ninjs["bodies"] = [main, *others]
     for field, items in ninjs_subjects(entities).items():
         have = {item.get("name") for item in ninjs.get(field, [])}
@@ -72,11 +73,15 @@ def build_envelope(
     entities: Sequence[Entity],
     origin: Origin,
     processed_at: datetime,
+    *,
+    ner: Mapping[str, Any],
 ) -> dict[str, Any]:
+    """`ner`: whether entity extraction ran, and if not why (`streams.core.languages`)."""
     removed_by = Counter(r.reason for r in result.removed)
     return {
         "article": cleaned_ninjs(article, result, entities),
         "entities": [entity_record(e) for e in entities],
+        "ner": dict(ner),
         "removed": [
             {
                 "index": r.index,

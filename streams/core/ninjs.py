@@ -17,20 +17,11 @@ import orjson
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 
+from .errors import InvalidInput  # re-exported: callers import it from here
 from .models import Article, Paragraph
-from .paragraphs import split_body
+from .paragraphs import body_format, nitf_headline, select_body, split_body
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
-
-
-class InvalidInput(ValueError):
-    """A message the pipeline cannot process. `reason` is a stable code for dead-letter records
-    and metrics; the message says what exactly was wrong."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,11 +130,6 @@ def validate(doc: dict[str, Any]) -> None:
         raise InvalidInput("schema", f"ninjs 3.1 schema violation at {where}: {error.message[:300]}")
 
 
-def main_body(doc: dict[str, Any]) -> dict[str, Any] | None:
-    bodies = doc.get("bodies") or []
-    return next((b for b in bodies if b.get("role") == "main"), bodies[0] if bodies else None)
-
-
 def main_headline(doc: dict[str, Any]) -> str:
     headlines = doc.get("headlines") or []
     chosen = next((h for h in headlines if h.get("role") == "main"), headlines[0] if headlines else None)
@@ -184,20 +170,25 @@ def parse_article(
     ninjs = to_ninjs31(doc)
     if not checked:
         validate(ninjs)
-    body = main_body(ninjs)
-    if body is None or not body["value"].strip():
-        raise InvalidInput("no_body", "the article has no main body text")
+    body = select_body(ninjs.get("bodies") or [])
+    if body is None:
+        raise InvalidInput("no_body", "the article has no body text")
     texts = split_body(body["value"], body.get("contentType"))
     if not texts:
         raise InvalidInput("no_body", "the main body holds no paragraph text")
     if len(texts) > limits.max_paragraphs:
         raise InvalidInput("too_many_paragraphs", f"{len(texts)} paragraphs > max_paragraphs={limits.max_paragraphs}")
+    headline = main_headline(ninjs)
+    if not headline and body_format(body.get("contentType")) in ("nitf", "xml"):
+        headline = nitf_headline(body["value"]) or ""
+        if headline:  # the NITF body is replaced by its plain paragraphs: keep its hedline
+            ninjs = {**ninjs, "headlines": [{"role": "main", "value": headline}, *ninjs.get("headlines", [])]}
     return Article(
         uri=ninjs["uri"],
         version=str(ninjs.get("version", "")),
         event_time=event_time_of(ninjs, fallback_time),
         source=source_of(ninjs),
-        headline=main_headline(ninjs),
+        headline=headline,
         paragraphs=tuple(Paragraph(i, t) for i, t in enumerate(texts)),
         ninjs=ninjs,
     )

@@ -2,8 +2,8 @@
 
 1. `prepare`: bytes -> validated `Article` -> dedup decision (reads and updates the feed state;
    must run in stream order, on the thread that owns the state);
-2. `enrich`: entity extraction for a batch of prepared articles (pure CPU: the worker runs it in
-   an executor so the event loop never blocks);
+2. `enrich`: entity extraction for a batch of prepared articles, those in a language the model
+   serves (pure CPU: the worker runs it in an executor so the event loop never blocks);
 3. `finish`: the output envelope, keyed by article uri and timestamped with the event time.
 
 `process` chains the three for callers that need no concurrency (offline mode, tests)."""
@@ -16,12 +16,15 @@ from typing import Any, Protocol, Sequence
 
 from .dedup import DedupSettings, deduplicate
 from .envelope import Origin, build_envelope, dead_letter
+from .languages import NER_DISABLED, ner_status
 from .mentions import ItemMetadata
 from .models import Article, DedupResult, Entity, SeenStore
 from .ninjs import InvalidInput, Limits, decode, parse_article
 
 
 class Extractor(Protocol):
+    languages: tuple[str, ...]  # primary language subtags the model serves; "*": any
+
     def extract_many(self, items: Sequence[tuple[str, Sequence[str], ItemMetadata]]) -> list[list[Entity]]: ...
 
 
@@ -36,6 +39,12 @@ class Prepared:
     article: Article
     result: DedupResult
     origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class Enrichment:
+    entities: list[Entity]  # [] when the model did not run
+    ner: dict[str, Any]  # the envelope's `ner` record: whether the model ran, and if not why
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,21 +81,29 @@ def prepare(
     return Prepared(article, deduplicate(article, store, settings.dedup, priming=priming), origin)
 
 
-def enrich(extractor: Extractor | None, prepared: Sequence[Prepared]) -> list[list[Entity]]:
+def enrich(extractor: Extractor | None, prepared: Sequence[Prepared]) -> list[Enrichment]:
+    """Entities per article, from the articles in a language the model serves (`languages`):
+    the others, and all of them when NER is off (`extractor` None), get none."""
     if extractor is None:
-        return [[] for _ in prepared]
-    return extractor.extract_many([(p.article.headline, [k.text for k in p.result.kept], item_metadata(p.article))
-                                   for p in prepared])
+        return [Enrichment([], dict(NER_DISABLED)) for _ in prepared]
+    statuses = [ner_status(p.article.ninjs.get("language"), extractor.languages) for p in prepared]
+    texts = [(p.article.headline, [k.text for k in p.result.kept], item_metadata(p.article))
+             for p, s in zip(prepared, statuses) if s["ran"]]
+    found = iter(extractor.extract_many(texts) if texts else ())
+    return [Enrichment(next(found) if status["ran"] else [], status) for status in statuses]
 
 
 def item_metadata(article: Article) -> ItemMetadata:
+    """What the item says about itself, for entity rules: its outlet and its byline."""
     by = article.ninjs.get("by")
     return ItemMetadata(source=article.source, by=by if isinstance(by, str) else "")
 
 
-def finish(prepared: Prepared, entities: Sequence[Entity], processed_at: datetime | None = None) -> Processed:
+def finish(prepared: Prepared, enrichment: Enrichment, processed_at: datetime | None = None) -> Processed:
     article = prepared.article
-    envelope = build_envelope(article, prepared.result, entities, prepared.origin, processed_at or _now())
+    envelope = build_envelope(
+        article, prepared.result, enrichment.entities, prepared.origin, processed_at or _now(), ner=enrichment.ner
+    )
     return Processed(article.uri.encode(), int(article.event_time.timestamp() * 1000), envelope)
 
 
@@ -99,8 +116,8 @@ def process(
     """All three steps over a batch, outcomes in input order."""
     outcomes: list[Prepared | Rejected] = [prepare(raw, origin, store, settings) for raw, origin in messages]
     accepted = [o for o in outcomes if isinstance(o, Prepared)]
-    entities = iter(enrich(extractor, accepted))
-    return [finish(o, next(entities)) if isinstance(o, Prepared) else o for o in outcomes]
+    enrichments = iter(enrich(extractor, accepted))
+    return [finish(o, next(enrichments)) if isinstance(o, Prepared) else o for o in outcomes]
 
 
 def _now() -> datetime:

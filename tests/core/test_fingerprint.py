@@ -135,3 +135,14 @@ def test_fingerprint_shape_is_empty_without_two_kept_words(text):
 def test_fingerprint_shape_is_not_an_exact_fingerprint():
     text = "three min read"
     assert shape_fingerprint(shape_of(text, 4)) != exact_fingerprint(normalise(text))
+
+
+def test_fingerprint_chinese_paragraph_gets_character_kgrams():
+    text = "市政府今天宣布，从下个月起，全市公共汽车将延长夜间运营时间，方便晚归的市民出行。"
+    key = key_paragraph(text)
+    assert key.words == 36  # one token per character, punctuation dropped
+    fingerprints = winnowed_fingerprints(key.normalised, 5, 4)
+    assert len(fingerprints) > 5  # not the one hash of a single giant "word"
+    # a run of t = 8 characters shared with another text is found
+    other = normalise("记者了解到，全市公共汽车将延长夜间服务")
+    assert fingerprints & winnowed_fingerprints(other, 5, 4)

@@ -45,8 +45,32 @@ def test_normalise_variants_meet(one, other):
 
 def test_normalise_keeps_letters_of_other_scripts():
     assert normalise("\u041c\u043e\u0441\u043a\u0432\u0430, \u6771\u4eac!") == (
-        "\u043c\u043e\u0441\u043a\u0432\u0430 \u6771\u4eac"
+        "\u043c\u043e\u0441\u043a\u0432\u0430 \u6771 \u4eac"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Chinese and Japanese: every character a token, punctuation (full-width too) dropped
+        ("市政府今天宣布，公交延长运营。", "市 政 府 今 天 宣 布 公 交 延 长 运 营"),
+        ("東京都は3日、ｺﾛﾅの感染者が", "東 京 都 は 0 日 コ ロ ナ の 感 染 者 が"),
+        ("iPhone手机2024年上市", "iphone 手 机 0000 年 上 市"),
+        # Thai: a vowel or tone mark stays on its consonant
+        ("\u0e27\u0e31\u0e19\u0e19\u0e35\u0e49", "\u0e27\u0e31 \u0e19 \u0e19\u0e35\u0e49"),
+        # Korean is written with spaces between words: left as words
+        ("서울 시민들이 환영했다.", "서울 시민들이 환영했다"),
+        # German and Nordic letters: ß folds to ss, å æ ø stay letters of their own
+        ("Die STRASSE, die Straße", "die strasse die strasse"),
+        ("Ærlig talt: Ørsted på Ålesund", "ærlig talt ørsted på ålesund"),
+    ],
+)
+def test_normalise_languages(text, expected):
+    assert normalise(text) == expected
+
+
+def test_normalise_decomposed_and_precomposed_letters_meet():
+    assert normalise("A\u030alesund og Tromso\u0308") == normalise("\u00c5lesund og Troms\u00f6") == "ålesund og tromsö"
 
 
 @given(st.text())

@@ -69,3 +69,61 @@ def test_pipeline_core_imports_no_kafka_or_asyncio():
                 names = [node.module or ""]
             for name in names:
                 assert name.split(".")[0] not in forbidden, f"{path.name} imports {name}"
+
+
+NITF_BODY = (
+    '<?xml version="1.0"?><!DOCTYPE nitf SYSTEM "nitf-3-5.dtd"><nitf><body><body.head><hedline><hl1>Ferries sail again'
+    "</hl1></hedline></body.head><body.content><p>The strike ended.</p><p>Ferries sail&nbsp;again.</p></body.content>"
+    "</body></nitf>"
+)
+
+
+def test_pipeline_richest_body_is_cleaned_and_replaces_every_rendering():
+    doc = {**ARTICLE, "bodies": [
+        {"role": "text", "contentType": "text/plain", "value": "The strike ended.\nFerries sail again."},
+        {"role": "summary", "contentType": "text/plain", "value": "Strike over."},
+        {"role": "html5", "contentType": "text/html; charset=utf-8", "value": "<p>The strike ended.</p><p>Ferries <b>sail</b> again.</p>"},
+        {"role": "print", "contentType": "application/pdf", "value": "JVBERi0xLjc="},
+    ]}
+    [outcome] = run(orjson.dumps(doc))
+    assert isinstance(outcome, Processed)
+    assert outcome.envelope["article"]["bodies"] == [
+        {"role": "main", "contentType": "text/plain", "value": "The strike ended.\n\nFerries sail again."},
+        doc["bodies"][1],
+        doc["bodies"][3],
+    ]
+    assert not list(validator("envelope.schema.json").iter_errors(outcome.envelope))
+
+
+def test_pipeline_nitf_body_without_headline_takes_the_hedline():
+    doc = {k: v for k, v in ARTICLE.items() if k != "headlines"}
+    doc["bodies"] = [{"role": "main", "contentType": "text/vnd.IPTC.NITF", "value": NITF_BODY}]
+    [outcome] = run(orjson.dumps(doc))
+    assert isinstance(outcome, Processed)
+    article = outcome.envelope["article"]
+    assert article["headlines"] == [{"role": "main", "value": "Ferries sail again"}]
+    assert article["bodies"] == [{"role": "main", "contentType": "text/plain", "value": "The strike ended.\n\nFerries sail\u00a0again."}]
+    assert not list(validator("envelope.schema.json").iter_errors(outcome.envelope))
+
+
+def test_pipeline_nitf_body_keeps_an_existing_headline():
+    doc = {**ARTICLE, "bodies": [{"role": "main", "contentType": "application/nitf+xml", "value": NITF_BODY}]}
+    [outcome] = run(orjson.dumps(doc))
+    assert outcome.envelope["article"]["headlines"] == ARTICLE["headlines"]
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({"role": "main", "contentType": "application/pdf", "value": "JVBERi0xLjc="}, "unsupported_body"),
+        ({"role": "main", "contentType": "image/jpeg", "value": "/9j/4AAQ"}, "unsupported_body"),
+        ({"role": "main", "contentType": "text/vnd.IPTC.NITF", "value": "<nitf><body>"}, "bad_body"),
+        ({"role": "main", "contentType": "text/vnd.IPTC.NITF",
+          "value": '<!DOCTYPE nitf [<!ENTITY x SYSTEM "file:///etc/passwd">]><nitf><p>&x;</p></nitf>'}, "bad_body"),
+    ],
+)
+def test_pipeline_unreadable_body_is_dead_lettered(body, reason):
+    [outcome] = run(orjson.dumps({**ARTICLE, "bodies": [body]}))
+    assert isinstance(outcome, Rejected)
+    assert outcome.reason == reason
+    assert not list(validator("dead-letter.schema.json").iter_errors(outcome.record))

@@ -66,6 +66,16 @@ def _html_cleaned(envelope: dict) -> None:
     assert "alert" not in body and "tracking" not in body and "comment" not in body
 
 
+NITF = ("<nitf><body><body.head><hedline><hl1>Pier reopens</hl1></hedline></body.head><body.content>"
+        "<p>The pier reopened.</p><media><media-object encoding='base64'>AAAA</media-object>"
+        "<media-caption>The pier at dawn.</media-caption></media></body.content></body></nitf>")
+
+
+def _nitf_cleaned(envelope: dict) -> None:
+    assert _body_of(envelope).split("\n\n") == ["The pier reopened.", "The pier at dawn."]
+    assert envelope["article"]["headlines"] == [{"role": "main", "value": "Pier reopens"}]
+
+
 def _large_kept(envelope: dict) -> None:
     assert len(_body_of(envelope)) > 5 * MiB
 
@@ -113,6 +123,13 @@ CASES = [
                                        altIds=[{"role": "source", "value": "Embargo Desk"}]), check=_future_kept),
     Case("html_script_style_comments", orjson.dumps(_doc("urn:ok:html", bodies=[
         {"role": "main", "contentType": "text/html", "value": HTML}])), check=_html_cleaned),
+    Case("pdf_body", orjson.dumps(_doc("urn:bad:pdf", bodies=[
+        {"role": "main", "contentType": "application/pdf", "value": "JVBERi0xLjcKJeLjz9M="}])), "unsupported_body", "application/pdf"),
+    Case("nitf_external_entity", orjson.dumps(_doc("urn:bad:xxe", bodies=[{"role": "main", "contentType": "text/vnd.IPTC.NITF",
+        "value": '<!DOCTYPE nitf [<!ENTITY x SYSTEM "file:///etc/passwd">]><nitf><body><body.content><p>&x;</p></body.content></body></nitf>'}])),
+         "bad_body", "declares entities"),
+    Case("nitf_body_without_headline", orjson.dumps({**{k: v for k, v in _doc("urn:ok:nitf").items() if k != "headlines"},
+         "bodies": [{"role": "main", "contentType": "application/nitf+xml", "value": NITF}]}), check=_nitf_cleaned),
 ]
 
 
