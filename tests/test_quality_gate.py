@@ -30,7 +30,7 @@ pytestmark = pytest.mark.skipif(not (EVAL / "score.py").exists(), reason=f"no ev
 # floors: the issue's targets (dedup) and the measured level less a small margin (NER)
 DEDUP_COLD = {"precision": 0.99, "recall": 0.93, "exact": 0.90}
 DEDUP_WARM = {"precision": 0.99, "recall": 0.97, "exact": 0.95}
-NER_F1 = 0.70
+NER_F1 = 0.76  # measured 0.781 (bench/README.md, "Entities")
 
 
 def score(mode: str, gold: Path, output: bytes, tmp_path: Path) -> dict:
