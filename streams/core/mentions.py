@@ -221,7 +221,10 @@ def list_members(field: MentionField, offset: int, text: str, here: Sequence[Tag
         for sep in _SEPARATOR.finditer(text, match.start(), match.end()):
             items.append((at, sep.start()))
             at = sep.end()
-        items.append((at, match.end()))
+        end = match.end()
+        if text[end - 1] == "." and "." not in text[at:end - 1] and end - at > 3:
+            end -= 1  # the full stop after the last item ends the sentence ("Co." or "U.S." keep theirs)
+        items.append((at, end))
         labels, untagged = [], []
         for s, e in items:
             exact = [label for ts, te, label in local if (ts, te) == (s, e)]

@@ -271,3 +271,15 @@ def test_entities_core_never_imports_spacy():
             "print('spacy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("text", "surface", "expected"),
+    [
+        ("WARSAW 1996-08-30 The National Bank of Poland said.", "The National Bank of Poland", ["National Bank of Poland"]),
+        ("OSLO (Newswire) - The Corvina Group said.", "The Corvina Group", ["Corvina Group"]),
+        ("He flew to The Hague in 1996 and The Hague ruled.", "The Hague", ["The Hague"]),
+    ],
+)
+def test_entities_the_after_a_dateline_opens_a_sentence(text, surface, expected):
+    assert cut(text, surface, "ORG") == expected

@@ -110,3 +110,32 @@ def test_mentions_a_switched_off_rule_changes_nothing():
         rules.disabled.discard("roles")
     with pytest.raises(KeyError):
         rules.on("no_such_rule")
+
+
+def test_mentions_untagged_list_items_take_the_list_s_type():
+    text = "Title rivals Essex, Derbyshire and Surrey all won."
+    got = refined(text, ("Essex", "ORG"), ("Surrey", "ORG"))
+    assert ("Derbyshire", "ORG", None) in got
+    # Two items are no list evidence, and a list of mixed types adds nothing.
+    assert refined("Smith and Wesson rose.", ("Smith", "PERSON")) == [("Smith", "PERSON", None)]
+    mixed = refined("He met Oslo, Bergen and Kettering.", ("Oslo", "GPE"), ("Kettering", "ORG"))
+    assert [s for s, _, _ in mixed] == ["Oslo", "Kettering"]
+
+
+def test_mentions_list_members_echo_and_do_not_vote():
+    text = "Did not bat: Vaas, Dharmasena, Muralitharan."
+    units = [("body", 0, text)]
+    [echo] = [s for s in refine(units, spans(text, ("Vaas", "PERSON"), ("Muralitharan", "PERSON")), ItemMetadata())
+              if s.mention.text == "Dharmasena"]
+    assert (echo.label, echo.votes) == ("PERSON", False)
+
+
+def test_mentions_untagged_names_before_scores_in_a_results_line_are_teams_or_players():
+    line = "Harlequins 75 Gloucester 19 London Irish 27 Bristol 28"
+    got = refined(line, ("Bristol", "GPE"))
+    assert {(s, label) for s, label, _ in got} == {
+        ("Harlequins", "ORG"), ("Gloucester", "ORG"), ("London Irish", "ORG"), ("Bristol", "ORG")}
+    scorecard = "W. Athey 5 M2 7 Extras 5 extras 3 K. Curran 12"
+    assert {(s, label) for s, label, _ in refined(scorecard)} == {("W. Athey", "PERSON"), ("K. Curran", "PERSON")}
+    prose = "Harlequins 75, the club said on Monday after a long and difficult season in London."
+    assert refined(prose) == []
