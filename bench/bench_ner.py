@@ -241,7 +241,7 @@ def main() -> None:
     if places:
         print(f"place data (GeoNames index, once per process): RSS +{places['rss_mib']} MiB, "
               f"{places['retained_mib']} MiB retained (tracemalloc; {places['peak_mib']} MiB at the peak), "
-              f"{places['load_seconds']} s to load (in a spawned child, while the model loads)")
+              f"{places['load_seconds']} s to load (in a spawned child, before the model loads)")
     print(f"wrote {args.out}")
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,18 +72,16 @@ class NerSettings:
 def load_extractor(settings: NerSettings) -> EntityExtractor:
     """Load the model (here, or in `settings.processes` children) and the gazetteer; raise
     `ModelMissing` or `GazetteerError` right away."""
-    # The place index (once per process, cached) is built in its own child while the model
-    # loads; linking runs in this process, never in the model's pool.
-    with ThreadPoolExecutor(1, thread_name_prefix="newsclean-places") as loader:
-        places = loader.submit(place_index)
-        if settings.processes == 0:
-            nlp, gazetteer = load_nlp(settings)
-            return EntityExtractor(nlp, gazetteer, settings, places=places.result())
-        from .nlp_pool import ModelPool
+    # The place index (once per process, cached) is built in a spawned child of its own before
+    # the model's pool starts: one spawn at a time. Linking runs here, never in the model's pool.
+    places = place_index()
+    if settings.processes == 0:
+        nlp, gazetteer = load_nlp(settings)
+        return EntityExtractor(nlp, gazetteer, settings, places=places)
+    from .nlp_pool import ModelPool
 
-        gazetteer = build_gazetteer(shipped_entries() + _user_entries(settings.gazetteer))  # bad file: fail here first
-        pool = ModelPool(settings, settings.processes)
-        return EntityExtractor(None, gazetteer, settings, pool=pool, places=places.result())
+    gazetteer = build_gazetteer(shipped_entries() + _user_entries(settings.gazetteer))  # bad file: fail here first
+    return EntityExtractor(None, gazetteer, settings, pool=ModelPool(settings, settings.processes), places=places)
 
 
 def load_nlp(settings: NerSettings):
