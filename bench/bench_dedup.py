@@ -7,7 +7,10 @@ Measures articles/s on one core for three runs over the same generated stream, i
 - exact path: `deduplicate` on articles whose faults are exact repeats and boilerplate lines;
 - near path: `deduplicate` on articles that also carry near repeats (typo, OCR slip, appended
   tag) and a repeated body split differently, so every rule of `repeats` fires.
-Then bytes per kept fingerprint in the store (key + value, with and without the expiry index).
+Then bytes per kept fingerprint in the store (key + value, with and without the expiry index),
+and the cost of long bodies: articles of 5,000 paragraphs (a results table, a numbered list,
+distinct codes, prose; each with its body partly printed twice and a line pasted again), CPU
+seconds per article for `deduplicate` and for the baseline on the same articles.
 Prints a table and writes bench/out/dedup.json.
 """
 
@@ -103,6 +106,41 @@ def articles(count: int, near: bool, seed: int) -> list[Article]:
     return out
 
 
+def long_bodies(paragraphs: int, seed: int) -> dict[str, Article]:
+    """One article per kind of long body, each with its real faults."""
+    rng = random.Random(seed)
+    words = vocabulary(rng)
+    weights = list(accumulate(1 / rank for rank in range(1, len(words) + 1)))
+    places = [w.capitalize() for w in words[:300]]
+    kinds = {
+        "results table": lambda n: f"{rng.choice(places)} {rng.choice(places)}: {rng.choice(places)} {rng.randint(1000, 40000):,}",
+        "numbered list": lambda n: f"Item {n}: {words[n % 50]} delivered to the depot",
+        "distinct codes": lambda n: f"{n:05d}-{''.join(rng.choices('ABCDEFGHJKLMNPQRSTUVWXYZ', k=4))}",
+        "prose": lambda n: paragraph(rng, words, weights),
+    }
+    out = {}
+    for number, (kind, make) in enumerate(kinds.items()):
+        body = [make(n) for n in range(paragraphs - paragraphs // 10)]
+        body += body[: paragraphs // 10 - 1] + [body[len(body) // 2]]  # a stretch printed twice, a line pasted again
+        texts = tuple(Paragraph(index, text) for index, text in enumerate(body))
+        out[kind] = Article(f"urn:bench:long:{number}", "1", START, "Long Outlet", "Headline", texts, {})
+    return out
+
+
+def long_body_costs(settings: DedupSettings, paragraphs: int, seed: int) -> dict[str, dict[str, float]]:
+    costs = {}
+    for kind, article in long_bodies(paragraphs, seed).items():
+        started = time.process_time()
+        result = deduplicate(article, MemoryStore(), settings)
+        spent = time.process_time() - started
+        started = time.process_time()
+        baseline(article)
+        base = time.process_time() - started
+        costs[kind] = {"cpu_seconds": round(spent, 4), "baseline_cpu_seconds": round(base, 5),
+                       "ratio_to_baseline": round(spent / max(base, 1e-9), 1), "removed": len(result.removed)}
+    return costs
+
+
 def baseline(article: Article) -> tuple[Paragraph, ...]:
     seen: set[str] = set()
     kept = []
@@ -144,6 +182,7 @@ def main() -> int:
     parser.add_argument("--articles", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeats", type=int, default=3, help="runs per path; the best is reported")
+    parser.add_argument("--long-paragraphs", type=int, default=5000, help="paragraphs of each long body")
     args = parser.parse_args()
     settings = DedupSettings()
     exact_items = articles(args.articles, near=False, seed=args.seed)
@@ -162,6 +201,7 @@ def main() -> int:
     removed = sum(len(deduplicate(article, store, settings).removed) for article in exact_items)
     size = state_size(store)
     paragraphs = sum(len(a.paragraphs) for a in exact_items) / len(exact_items)
+    long_costs = long_body_costs(settings, args.long_paragraphs, args.seed)
     report = {
         "articles": args.articles,
         "paragraphs_per_article": round(paragraphs, 2),
@@ -171,7 +211,9 @@ def main() -> int:
         "ratio_to_baseline": {k: round(v / results["baseline_exact_set"], 4) for k, v in results.items()},
         "removed_on_exact_path": removed,
         "state": {k: round(v, 2) for k, v in size.items()},
-        "targets": {"exact_path_articles_per_second": 10_000, "bytes_per_fingerprint": 64},
+        "long_bodies": {"paragraphs": args.long_paragraphs, **long_costs},
+        "targets": {"exact_path_articles_per_second": 10_000, "bytes_per_fingerprint": 64,
+                    "long_body_cpu_seconds": 1.0},
     }
     out = ROOT / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)
@@ -185,6 +227,9 @@ def main() -> int:
         f"(max {size['max_bytes_per_fingerprint']}), {size['bytes_per_fingerprint_with_index']:.1f} B "
         f"with the expiry index; targets >= 10,000 articles/s exact, <= 64 B"
     )
+    print(f"long bodies of {args.long_paragraphs} paragraphs (target < 1 s CPU each):")
+    for kind, cost in long_costs.items():
+        print(f"  {kind:<16}{cost['cpu_seconds']:>8.3f} s CPU ({cost['ratio_to_baseline']:.0f} x baseline), {cost['removed']} removed")
     return 0
 
 

@@ -1,15 +1,18 @@
 """The Faust shell: app, topics, the feed-state table, agents. It only moves bytes through
 `streams.core.pipeline`; every decision is made in the core.
 
-Topology (see README "Topology"):
+Topology (see README "How it works"):
 
-    input topics ──route──▶ <app_id>-by-source (key: source) ──clean──▶ output topic (key: uri)
-         │                        │  seen table (changelog, co-partitioned)
-         └──────────────▶ dead-letter topic ◀─┘
+    input topics ──route──▶ <app_id>-feed (1 partition) ──feed──▶ <app_id>-by-source (key: source)
+         │                        │ feed table (links, lines)           │ ──clean──▶ output topic (key: uri)
+         │                                                              │ seen table (per source)
+         └──────────────▶ dead-letter topic ◀───────────────────────────┘
 
-`route` validates and re-keys each article by its source, so all of one source's articles — and
-so every fingerprint that can count as that source's boilerplate — meet, in order, in one
-partition, whatever the number of input partitions or workers. `clean` runs the pipeline there.
+`route` validates each article; `feed` sees every article of the feed, in one order, links it to
+an earlier near copy and finds its feed-wide lines (`streams.core.feedwide`), and re-keys it by
+source with those findings in a header; so all of one source's articles — and so every
+fingerprint that can count as that source's boilerplate — meet, in order, in one partition,
+whatever the number of input partitions or workers. `clean` runs the pipeline there.
 
 Delivery (README "Guarantees"; `streams.delivery`): at least once, with idempotent keyed
 output. Each agent takes a batch — each partition's messages strictly in offset order, see
@@ -39,13 +42,15 @@ import orjson
 
 from .config import ConfigError, Settings, from_env
 from .core.envelope import Origin, dead_letter
+from .core.feedwide import NO_FINDINGS, FeedFindings, observe
 from .core.ninjs import InvalidInput, Limits, decode, parse_article
 from .core.pipeline import Enrichment, Extractor, Prepared, Processed, Rejected, enrich, finish, prepare
+from .core.tombstone import Tombstone, tombstone
 from .delivery import KafkaApp, Outgoing, deliver
 from .metrics import Metrics
 from . import logs
 from .core.gazetteer import GazetteerError
-from .nlp import ModelMissing, load_extractor
+from .nlp import EntityExtractor, ModelMissing, load_extractor
 from .topics import StartupError, ensure_topics, topic_record_bytes
 
 log = logging.getLogger("newsclean")
@@ -55,6 +60,7 @@ INPUT_TIME_HEADER = "newsclean-input-time"  # the input record's timestamp (s): 
 # does not repeat them. The by-source topic is internal (only `route` writes it); a record without
 # the header (an older worker's) is checked again.
 CHECKED_HEADER = "newsclean-checked"
+FEED_HEADER = "newsclean-feed"  # the feed stage's findings for the article (`FeedFindings.encode`)
 EX_SOFTWARE = 70  # exit status after an agent crashed (sysexits.h: internal software error)
 DLQ_EXCERPT_BYTES = 64 * 1024  # original bytes kept in a dead letter the DLQ topic refused as too large
 
@@ -193,6 +199,8 @@ class Newsclean:
             topic_replication_factor=1,
             producer_acks=-1,
             producer_max_request_size=record_bytes,
+            # every record this worker writes: output, dead letters, by-source, changelog
+            producer_compression_type=settings.producer_compression,
             consumer_max_fetch_size=record_bytes,
             consumer_auto_offset_reset="earliest",
             broker_session_timeout=settings.session_timeout_s,
@@ -216,6 +224,7 @@ class Newsclean:
             self.input = self.app.topic(pattern=settings.input_pattern, **raw)
         else:
             self.input = self.app.topic(*settings.input_topics, **raw)
+        self.feed_topic = self.app.topic(f"{settings.app_id}-feed", partitions=1, internal=True, **raw)
         self.by_source = self.app.topic(f"{settings.app_id}-by-source", partitions=settings.partitions, internal=True, **raw)
         self.output = self.app.topic(settings.output_topic, **raw)
         self.dlq = self.app.topic(settings.dlq_topic, **raw)
@@ -224,11 +233,15 @@ class Newsclean:
         # does not: a table's serializers come from its types, JSON otherwise).
         self.seen = self.app.Table("seen", partitions=settings.partitions, key_type=bytes, value_type=bytes,
                                    schema=faust.Schema(**raw))
+        # The feed-wide state: one partition, with the feed topic's (Faust assigns topics and
+        # changelogs of equal partition counts together), so one agent holds all of it.
+        self.feed_state = self.app.Table("feed", partitions=1, key_type=bytes, value_type=bytes, schema=faust.Schema(**raw))
         self.ner_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsclean-ner")
         self.metrics = Metrics()
         self.positions: dict[Any, int] = {}  # next offset to process, per input partition (for lag)
         self.app.on_agent_crash = self._agent_crashed
         self.app.agent(self.input, name=f"{settings.app_id}.route")(self.route)
+        self.app.agent(self.feed_topic, name=f"{settings.app_id}.feed")(self.feed)
         self.app.agent(self.by_source, name=f"{settings.app_id}.clean")(self.clean)
         self.app.page("/health")(self.health)
         self.app.page("/ready")(self.ready)
@@ -255,6 +268,7 @@ class Newsclean:
 
     async def sample_gauges(self) -> None:
         self.metrics.table_keys.set(len(self.seen.data))
+        self.metrics.feed_keys.set(len(self.feed_state.data))
         assigned = self.app.consumer.assignment()
         for tp in [tp for tp in self.positions if tp not in assigned]:  # revoked by a rebalance
             del self.positions[tp]
@@ -270,7 +284,7 @@ class Newsclean:
             await self.app.consumer.reread_holes(self._agents_read)
 
     def _agents_read(self, topic: str) -> bool:
-        if topic == self.by_source.get_topic_name():
+        if topic in (self.by_source.get_topic_name(), self.feed_topic.get_topic_name()):
             return True
         pattern = self.settings.input_pattern
         return bool(re.match(pattern, topic)) if pattern else topic in self.settings.input_topics
@@ -283,8 +297,27 @@ class Newsclean:
         async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
             messages = await consumer.admit(event.message for event in events)
             self.metrics.articles_in.inc(len(messages))
-            await deliver([self._route_one(message) for message in messages])
+            await deliver([out for message in messages for out in self._route(message)])
             await consumer.delivered(messages)
+
+    def _route(self, message: Any) -> list[Outgoing]:
+        # A null value is a tombstone; an empty one (b"") is a broken message for `decode`.
+        return self._route_tombstone(message) if message.value is None else [self._route_one(message)]
+
+    def _route_tombstone(self, message: Any) -> list[Outgoing]:
+        """A tombstone takes the articles' way, through the feed topic (so it never overtakes the
+        article it deletes), and `feed` sends it to every by-source partition, and `clean`
+        forwards each copy to the output. Its article's source (and so its partition) is unknown,
+        and only the copy in that partition is sure to follow the article's envelope onto the
+        output topic; the others may come earlier, which deletes nothing that the last copy would not."""
+        self.positions[message.tp] = message.offset + 1
+        origin = Origin(topic=message.topic, partition=message.partition, offset=message.offset)
+        outcome = tombstone(message.key, None, origin, _now())
+        if isinstance(outcome, Rejected):
+            self.metrics.count(outcome)
+            return [self._rejected(outcome)]
+        headers = [(ORIGIN_HEADER, orjson.dumps(origin)), (INPUT_TIME_HEADER, str(message.timestamp or "").encode())]
+        return [Outgoing(self.feed_topic, key=outcome.key, value=None, headers=headers)]
 
     def _route_one(self, message: Any) -> Outgoing:
         self.positions[message.tp] = message.offset + 1
@@ -299,12 +332,60 @@ class Newsclean:
             self.metrics.count(rejected)
             return self._rejected(rejected)
         return Outgoing(
-            self.by_source,
+            self.feed_topic,
             key=article.source.encode(),
             value=raw,
             timestamp=article.event_time.timestamp(),
             headers=[(ORIGIN_HEADER, orjson.dumps(origin)), (INPUT_TIME_HEADER, str(message.timestamp or "").encode()),
                      (CHECKED_HEADER, b"1")],
+            instead=lambda exc: self._dead_letter(raw, _refused("the article", len(raw), exc), origin, message.key),
+        )
+
+    async def feed(self, stream: faust.StreamT) -> None:
+        settings = self.settings
+        consumer = self.app.consumer
+        async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
+            messages = await consumer.admit(event.message for event in events)
+            await self._feed_batch(messages)
+            await consumer.delivered(messages)
+
+    async def _feed_batch(self, messages: Sequence[Any]) -> None:
+        """Observe each article on the feed table, in order; pass it on by source with its
+        findings. An article the stage cannot read (over the time limit, say) goes on without
+        findings — no link, no feed-wide lines — and `clean` decides on it as on any other."""
+        limits = self.settings.pipeline.limits
+        writes: dict[tuple[int, bytes], bytes | None] = {}
+        sends = []
+        for message in messages:
+            self.positions[message.tp] = message.offset + 1
+            if message.value is None:  # a tombstone `route` passed on: to every by-source partition
+                headers = list(message.headers or ())
+                sends += [Outgoing(self.by_source, key=message.key, value=None, headers=headers, partition=partition)
+                          for partition in range(self.settings.partitions)]
+                continue
+            raw = message.value or b""
+            headers = [(name, value) for name, value in message.headers or () if name != FEED_HEADER]
+            timestamp = message.timestamp
+            store = TableStore(self.feed_state)
+            try:
+                checked = _checked(message)
+                with Deadline(limits.max_article_seconds):
+                    article = parse_article(decode(raw, limits, checked), _input_time(message), limits, checked)
+                    findings = observe(article, store, self.settings.pipeline.feed)
+            except Exception as exc:
+                log.warning("feed stage skipped %s: %r", _origin_of(message), exc)
+            else:
+                store.apply(message.partition, writes)
+                headers.append((FEED_HEADER, findings.encode()))
+                timestamp = article.event_time.timestamp()
+            sends.append(self._by_source(message, raw, timestamp, headers))
+        changelog = await send_changelog(self.feed_state, writes)
+        await deliver(sends, changelog)
+
+    def _by_source(self, message: Any, raw: bytes, timestamp: float | None, headers: list[tuple[str, bytes]]) -> Outgoing:
+        origin = _origin_of(message)
+        return Outgoing(
+            self.by_source, key=message.key, value=raw, timestamp=timestamp, headers=headers,
             instead=lambda exc: self._dead_letter(raw, _refused("the article", len(raw), exc), origin, message.key),
         )
 
@@ -319,16 +400,19 @@ class Newsclean:
     async def _clean_batch(self, messages: Sequence[Any]) -> None:
         limits = self.settings.pipeline.limits
         writes: dict[tuple[int, bytes], bytes | None] = {}  # the batch's table writes, for the changelog
-        outcomes: list[tuple[Prepared | Rejected, Any]] = []
+        outcomes: list[tuple[Prepared | Rejected | Tombstone, Any]] = []
         for message in messages:
             self.positions[message.tp] = message.offset + 1
+            if message.value is None:  # only `route` writes here: a tombstone it passed on
+                outcomes.append((Tombstone(message.key, None), message))
+                continue
             store = TableStore(self.seen)
             raw = message.value or b""
             origin = _origin_of(message)
             try:
                 with Deadline(limits.max_article_seconds):
                     outcome = prepare(raw, origin, store, self.settings.pipeline, _input_time(message), message.key,
-                                      checked=_checked(message))
+                                      checked=_checked(message), findings=_findings(message))
             except Exception as exc:
                 outcome = _rejection(raw, exc, limits, origin, message.key)
             if isinstance(outcome, Prepared):
@@ -339,6 +423,10 @@ class Newsclean:
         found = iter(await self._entities(accepted))
         sends = []
         for outcome, message in outcomes:
+            if isinstance(outcome, Tombstone):
+                self.metrics.tombstones.inc()
+                sends.append(self._tombstone(message))
+                continue
             if isinstance(outcome, Prepared):
                 outcome = self._finish(outcome, next(found), message)
             self.metrics.count(outcome)
@@ -387,6 +475,11 @@ class Newsclean:
             timestamp=processed.timestamp_ms / 1000,
             instead=lambda exc: self._dead_letter(raw, _refused("the envelope", len(value), exc, "output_too_large"), origin, message.key),
         )
+
+    def _tombstone(self, message: Any) -> Outgoing:
+        """The output tombstone, stamped with its input record's time (route passed it on)."""
+        moment = _input_time(message)
+        return Outgoing(self.output, key=message.key, value=None, timestamp=moment.timestamp() if moment else None)
 
     def _rejected(self, rejected: Rejected) -> Outgoing:
         record = rejected.record
@@ -462,6 +555,14 @@ def _checked(message: Any) -> bool:
     return any(name == CHECKED_HEADER and value == b"1" for name, value in message.headers or ())
 
 
+def _findings(message: Any) -> FeedFindings:
+    """The feed stage's findings from the header; none when the stage could not read the article."""
+    for name, value in message.headers or ():
+        if name == FEED_HEADER:
+            return FeedFindings.decode(value)
+    return NO_FINDINGS
+
+
 def _origin_of(message: Any) -> Origin:
     for name, value in message.headers or ():
         if name == ORIGIN_HEADER:
@@ -524,6 +625,9 @@ def run_worker() -> int:
         status = stopped.code if isinstance(stopped.code, int) else 1
     else:
         status = 0
+    finally:
+        if isinstance(newsclean.extractor, EntityExtractor):
+            newsclean.extractor.close()  # the NER processes, before interpreter exit (see streams.cli)
     return EX_SOFTWARE if newsclean.crashed is not None else status
 
 

@@ -58,16 +58,20 @@ def _clean(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"newsclean: {exc}", file=sys.stderr)
         return 2
-    extractor = None if args.no_ner or not settings.ner_enabled else load_extractor(settings.ner)
     store = MemoryStore()
-    if args.prime:
-        primed = prime(args.prime, store, settings.pipeline)
-        print(f"newsclean: primed the feed state with {primed} articles", file=sys.stderr)
-    with ExitStack() as files:
-        out = sys.stdout.buffer if args.output == "-" else files.enter_context(open(args.output, "wb"))
-        dlq = files.enter_context(open(args.dlq, "wb")) if args.dlq else None
+    with ExitStack() as resources:
+        extractor = None if args.no_ner or not settings.ner_enabled else load_extractor(settings.ner)
+        if extractor is not None:
+            # The NER processes are shut down here, not left to the garbage collector at exit,
+            # where it races the interpreter's own atexit hook for the pool (OSError, EBADF).
+            resources.callback(extractor.close)
+        if args.prime:
+            primed = prime(args.prime, store, settings.pipeline)
+            print(f"newsclean: primed the feed state with {primed} articles", file=sys.stderr)
+        out = sys.stdout.buffer if args.output == "-" else resources.enter_context(open(args.output, "wb"))
+        dlq = resources.enter_context(open(args.dlq, "wb")) if args.dlq else None
         tally = clean_file(args.input, out, dlq, settings.pipeline, extractor, store)
-    print(f"newsclean: read {tally.read}, wrote {tally.written}, dead-lettered {tally.dead_lettered}", file=sys.stderr)
+    print(f"newsclean: {tally.summary()}", file=sys.stderr)
     return 0
 
 

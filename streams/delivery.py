@@ -291,10 +291,11 @@ class Outgoing:
 
     topic: faust.TopicT
     key: bytes | None
-    value: bytes
+    value: bytes | None  # None: a tombstone
     timestamp: float | None = None
     headers: Sequence[tuple[str, bytes]] | None = None
     instead: Callable[[BaseException], Outgoing] | None = None
+    partition: int | None = None  # None: by the key
 
 
 async def deliver(items: Sequence[Outgoing], also: Sequence[asyncio.Future] = ()) -> None:
@@ -310,7 +311,7 @@ async def deliver(items: Sequence[Outgoing], also: Sequence[asyncio.Future] = ()
                 if item.instead is None or not too_large(exc):
                     raise
                 log.warning("Kafka refused a record of %d bytes for %s as too large; sending a dead letter instead",
-                            len(item.value), item.topic.get_topic_name())
+                            len(item.value or b""), item.topic.get_topic_name())
                 item = item.instead(exc)
                 delivery = await _send(item)
     await asyncio.gather(*also)
@@ -319,7 +320,8 @@ async def deliver(items: Sequence[Outgoing], also: Sequence[asyncio.Future] = ()
 async def _send(item: Outgoing) -> asyncio.Future:
     try:
         timestamp = None if item.timestamp is None else record_time_ms(round(item.timestamp * 1000)) / 1000
-        return await item.topic.send(key=item.key, value=item.value, timestamp=timestamp, headers=item.headers)
+        return await item.topic.send(key=item.key, value=item.value, partition=item.partition, timestamp=timestamp,
+                                     headers=item.headers)
     except Exception as exc:  # refused before sending (e.g. too large for the producer)
         failed = asyncio.get_running_loop().create_future()
         failed.set_exception(exc)

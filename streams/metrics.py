@@ -14,6 +14,7 @@ class Metrics:
         self.articles_in = Counter("newsclean_articles_in", "Input messages read", registry=r)
         self.articles_out = Counter("newsclean_articles_out", "Envelopes written to the output topic", registry=r)
         self.dead_lettered = Counter("newsclean_dead_lettered", "Messages sent to the dead-letter topic", ["reason"], registry=r)
+        self.tombstones = Counter("newsclean_tombstones", "Tombstones (null values) forwarded to the output topic", registry=r)
         self.paragraphs_removed = Counter("newsclean_paragraphs_removed", "Paragraphs removed", ["reason"], registry=r)
         self.ner_seconds = Histogram(
             "newsclean_ner_seconds", "Entity extraction time per batch", registry=r,
@@ -21,12 +22,16 @@ class Metrics:
         )
         self.consumer_lag = Gauge("newsclean_consumer_lag", "Records behind the end of each assigned partition", ["topic", "partition"], registry=r)
         self.table_keys = Gauge("newsclean_seen_table_keys", "Keys in the rolling hash table held by this worker", registry=r)
+        self.feed_keys = Gauge("newsclean_feed_table_keys", "Keys in the feed-wide table (links, lines) held by this worker", registry=r)
+        self.linked = Counter("newsclean_articles_linked", "Envelopes with a duplicate_of link", registry=r)
 
     def count(self, outcome: Processed | Rejected) -> None:
         if isinstance(outcome, Rejected):
             self.dead_lettered.labels(outcome.reason).inc()
             return
         self.articles_out.inc()
+        if outcome.envelope.get("duplicate_of"):
+            self.linked.inc()
         for reason in ("repeat", "near_repeat", "boilerplate"):
             removed = outcome.envelope["counts"][reason]
             if removed:

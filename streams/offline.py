@@ -4,7 +4,7 @@ without Kafka, for evaluation, and for priming the feed state from history (warm
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Iterator
 
@@ -13,6 +13,7 @@ import orjson
 from .core.envelope import Origin
 from .core.models import MemoryStore, SeenStore
 from .core.pipeline import Extractor, PipelineSettings, Prepared, Processed, Rejected, prepare, process
+from .input_files import FORMAT_NAMES, Reading, read_items
 
 
 @dataclass(slots=True)
@@ -20,26 +21,22 @@ class Tally:
     read: int = 0
     written: int = 0
     dead_lettered: int = 0
+    blank_lines: int = 0  # skipped, between the items of the input
+    formats: list[str] = field(default_factory=list)  # what each input file was read as
+
+    def summary(self) -> str:
+        read_as = ", ".join(dict.fromkeys(FORMAT_NAMES[f] for f in self.formats)) or "nothing"
+        return (f"read {self.read} ({read_as}; {self.blank_lines} blank lines skipped), wrote {self.written}, "
+                f"dead-lettered {self.dead_lettered}")
 
 
-def read_messages(path: str) -> Iterator[tuple[bytes, Origin]]:
-    """One message per line; a file holding a single pretty-printed JSON object is one message."""
+def read_messages(path: str, reading: Reading | None = None) -> Iterator[tuple[bytes, Origin]]:
+    """Every item of the file (`streams.input_files`: JSON Lines, pretty-printed objects, arrays),
+    and every broken part of it, as its original bytes with its file and starting line."""
     name = "<stdin>" if path == "-" else path
     data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
-    lines = data.splitlines()
-    if len(lines) > 1 and lines[0].strip() == b"{" and _is_json_object(data):
-        yield data.strip(), Origin(file=name, line=1)
-        return
-    for number, line in enumerate(lines, start=1):
-        if line.strip():
-            yield line, Origin(file=name, line=number)
-
-
-def _is_json_object(data: bytes) -> bool:
-    try:
-        return isinstance(orjson.loads(data), dict)
-    except orjson.JSONDecodeError:
-        return False
+    for raw, line in read_items(data, reading):
+        yield raw, Origin(file=name, line=line)
 
 
 def prime(paths: list[str], store: SeenStore, settings: PipelineSettings) -> int:
@@ -74,12 +71,15 @@ def clean_file(
                 tally.dead_lettered += 1
         batch.clear()
 
-    for message in read_messages(path):
+    reading = Reading()
+    for message in read_messages(path, reading):
         tally.read += 1
         batch.append(message)
         if len(batch) >= batch_size:
             flush()
     flush()
+    tally.blank_lines += reading.blank_lines
+    tally.formats.append(reading.format)
     out.flush()
     return tally
 

@@ -88,6 +88,7 @@ class Tally:
     read: int = 0
     written: int = 0
     dead_lettered: int = 0
+    tombstones: int = 0  # null values forwarded as tombstones (also counted in `written`)
     primed: int = 0  # articles fed through the feed state by a warm start
     warm_articles_changed: int = 0  # articles whose removals differ from a cold replay's
     removed: Counter = field(default_factory=lambda: Counter(dict.fromkeys(REASONS, 0)))
@@ -106,7 +107,8 @@ class Tally:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "read": self.read, "written": self.written, "dead_lettered": self.dead_lettered, "primed": self.primed,
+            "read": self.read, "written": self.written, "dead_lettered": self.dead_lettered, "tombstones": self.tombstones,
+            "primed": self.primed,
             "warm_articles_changed": self.warm_articles_changed, "removed": dict(self.removed),
             "warm_removed_extra": dict(self.warm_removed_extra), "warm_kept_extra": dict(self.warm_kept_extra),
         }
@@ -130,7 +132,8 @@ class ReplaySummary:
             "event": "summary", "status": self.status, "name": self.names.name, "group": self.names.group,
             "output_topic": self.names.output_topic, "dlq_topic": self.names.dlq_topic,
             "state_topic": self.names.state_topic,
-            "read": t.read, "written": t.written, "dead_lettered": t.dead_lettered, "removed": dict(t.removed),
+            "read": t.read, "written": t.written, "dead_lettered": t.dead_lettered, "tombstones": t.tombstones,
+            "removed": dict(t.removed),
             "duration_s": round(self.duration_s, 3), "this_run": self.this_run, "resumed": self.resumed,
             "dry_run": self.dry_run,
             "spans": [{"topic": s.topic, "partition": s.partition, "start": s.start, "end": s.end} for s in self.spans],

@@ -31,7 +31,9 @@ from .config import Settings
 from .delivery import record_time_ms
 from .core.dedup import deduplicate
 from .core.envelope import Origin
+from .core.feedwide import observe
 from .core.pipeline import Extractor, Prepared, Processed, Rejected, enrich, finish, prepare
+from .core.tombstone import Tombstone, tombstone
 from .replay import ReplayRequest, ReplaySummary, Tally, check_names, conflict_check, identity, names_for
 from .replay_journal import ArticleStore, JournalStore, Restored, checkpoint_records, restore
 from .replay_merge import MergedLog
@@ -49,7 +51,7 @@ class Outgoing:
 
     topic: str
     key: bytes | None
-    value: bytes
+    value: bytes | None  # None: a tombstone
     timestamp_ms: int | None = None
     counts: dict[str, int] | None = None  # an envelope's removal counts
     instead: Callable[[BaseException], "Outgoing"] | None = None
@@ -122,13 +124,16 @@ class ReplayRun:
                     print(f"newsclean replay: warning: {warning}", file=self.progress.stream)
                 self.producer = AIOKafkaProducer(
                     transactional_id=self.names.group, acks="all", enable_idempotence=True,
-                    transaction_timeout_ms=TRANSACTION_TIMEOUT_MS, max_request_size=self.record_bytes, **options,
+                    transaction_timeout_ms=TRANSACTION_TIMEOUT_MS, max_request_size=self.record_bytes,
+                    compression_type=self.settings.producer_compression, **options,
                 )
                 await self.producer.start()  # fences an earlier run of this replay and ends its open transaction
                 restored = await restore(self.consumer, self.names.state_topic)
             conflict_check(restored, self.identity, self.names)
             return await self._run(restored)
         finally:
+            if self.extractor is not None:
+                self.extractor.close()  # the NER processes, before interpreter exit (see streams.cli)
             if self.producer is not None:
                 await self.producer.stop()
             await self.admin.close()
@@ -219,13 +224,18 @@ class ReplayRun:
         return outcome
 
     async def _process(self, records: Sequence[Any]) -> list[Outgoing]:
-        outcomes = [self._prepare(record) for record in records]
+        # A null value is a tombstone, forwarded as one (as live); b"" is a broken message.
+        outcomes = [self._prepare(record) if record.value is not None else
+                    tombstone(record.key, record.timestamp, _origin(record), datetime.now(timezone.utc)) for record in records]
         accepted = [o for o in outcomes if isinstance(o, Prepared)]
         if self.cold is not None:
             self._compare_cold(accepted)
         found = iter(await self._entities(accepted))
         outgoing = []
         for record, outcome in zip(records, outcomes):
+            if isinstance(outcome, Tombstone):
+                outgoing.append(Outgoing(self.names.output_topic, outcome.key, None, outcome.timestamp_ms))
+                continue
             if isinstance(outcome, Prepared):
                 enrichment = next(found)
                 try:
@@ -255,7 +265,8 @@ class ReplayRun:
         """What priming changed: the same articles through a store that was never primed."""
         for prepared in accepted:
             store = ArticleStore(self.cold)
-            cold = deduplicate(prepared.article, store, self.settings.pipeline.dedup)
+            findings = observe(prepared.article, store, self.settings.pipeline.feed)
+            cold = deduplicate(prepared.article, store, self.settings.pipeline.dedup, context=findings.context)
             store.commit()
             warm_removed = {r.index: r.reason for r in prepared.result.removed}
             cold_removed = {r.index: r.reason for r in cold.removed}
@@ -318,6 +329,7 @@ class ReplayRun:
 
     def _count(self, sent: Sequence[Outgoing], read: int) -> None:
         written = sum(item.topic == self.names.output_topic for item in sent)
+        self.tally.tombstones += sum(item.topic == self.names.output_topic and item.value is None for item in sent)
         for key, value in (("read", read), ("written", written), ("dead_lettered", len(sent) - written)):
             self.this_run[key] += value
             setattr(self.tally, key, getattr(self.tally, key) + value)

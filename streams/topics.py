@@ -86,6 +86,8 @@ async def _ensure(admin: AIOKafkaAdminClient, settings: Settings) -> None:
     # next retention check, before anyone read it. So the output topic is compacted only (one
     # record per uri is kept), and the internal topic is stamped with its append time.
     wanted = [
+        # one partition: the feed stage's cross-source state is read and written in one order
+        NewTopic(f"{settings.app_id}-feed", 1, 1, topic_configs={"message.timestamp.type": "LogAppendTime", **sized}),
         NewTopic(f"{settings.app_id}-by-source", settings.partitions, 1,
                  topic_configs={"message.timestamp.type": "LogAppendTime", **sized}),
         NewTopic(settings.output_topic, settings.partitions, 1, topic_configs={"cleanup.policy": "compact", **sized}),

@@ -21,6 +21,7 @@ from streams.app import ArticleTimeout, Deadline, Newsclean, TableStore, _creden
 from streams.config import Settings
 from streams.core.models import Entity, Mention
 from streams.core.ninjs import InvalidInput, Limits
+from streams.core.tombstone import KEYLESS_DETAIL
 from streams.delivery import IdempotentProducer, Outgoing, ReleasingConsumer, deliver, too_large
 from streams.topics import client_options
 
@@ -101,6 +102,14 @@ def test_app_every_topic_and_the_table_carry_raw_bytes(newsclean):
 def test_app_table_and_router_web_views_are_off(newsclean):
     conf = newsclean.app.conf
     assert not (conf.web_tables_enabled or conf.web_router_enabled or conf.web_graph_enabled or conf.web_stats_enabled)
+
+
+@pytest.mark.parametrize("codec", ["none", "gzip", "snappy", "lz4", "zstd"])
+async def test_app_producer_writes_with_the_configured_codec(codec):
+    newsclean = Newsclean(Settings(ner_enabled=False, web_enabled=False, compression=codec), on_crash=lambda exc: None)
+    assert newsclean.app.conf.producer_compression_type == (None if codec == "none" else codec)
+    client = newsclean.app.producer._new_producer()  # aiokafka refuses a codec whose library is missing
+    assert client._compression_type == (None if codec == "none" else codec)
 
 
 # ---------------------------------------------------------------- the feed-state transaction
@@ -308,7 +317,7 @@ class _Topic:
     def get_topic_name(self) -> str:
         return self.name
 
-    async def send(self, key, value, timestamp=None, headers=None):
+    async def send(self, key, value, timestamp=None, headers=None, partition=None):
         if len(value) > self.limit:
             raise ProducerSendError("Error while sending") from MessageSizeTooLargeError("too big")
         self.records.append(value)
@@ -381,3 +390,75 @@ def test_app_ssl_context_verifies_the_broker(tmp_path):
     assert client_options(settings)["ssl_context"].verify_mode == ssl.CERT_REQUIRED
     assert _credentials(Settings()) is None and client_options(Settings())["security_protocol"] == "PLAINTEXT"
 
+
+
+# ---------------------------------------------------------------- tombstones
+
+
+async def _route(newsclean, monkeypatch, messages, agent: str = "route") -> list[Outgoing]:
+    sent: list[Outgoing] = []
+
+    async def capture(items, also=()):
+        sent.extend(items)
+
+    async def admit(events):
+        return list(events)
+
+    async def delivered(messages):
+        pass
+
+    monkeypatch.setattr(shell, "deliver", capture)
+    monkeypatch.setattr(newsclean.app.consumer, "admit", admit)
+    monkeypatch.setattr(newsclean.app.consumer, "delivered", delivered)
+
+    async def batches():
+        yield [_Event(m) for m in messages]
+
+    class _Stream:
+        def take_events(self, size, within):
+            return batches()
+
+    await getattr(newsclean, agent)(_Stream())
+    return sent
+
+
+async def test_app_route_and_feed_send_a_tombstone_to_every_by_source_partition(newsclean, monkeypatch):
+    tomb = _Message(None, offset=3, key=b"urn:app:0", topic="raw", timestamp=1_700_000_000.5)
+    routed = await _route(newsclean, monkeypatch, [_Message(_article(0), offset=2, key=b"urn:app:0", topic="raw"), tomb])
+    # the tombstone takes the article's way, behind it: it never overtakes the envelope it deletes
+    assert [(o.topic, o.value) for o in routed] == [(newsclean.feed_topic, _article(0)), (newsclean.feed_topic, None)]
+    passed = _Message(None, offset=9, key=routed[1].key, topic=newsclean.feed_topic.get_topic_name(),
+                      headers=tuple(routed[1].headers))
+    tombstones = await _route(newsclean, monkeypatch, [passed], agent="feed")
+    assert [o.partition for o in tombstones] == list(range(newsclean.settings.partitions))
+    assert all(o.topic is newsclean.by_source and o.value is None and o.key == b"urn:app:0" for o in tombstones)
+    headers = dict(tombstones[0].headers)
+    assert orjson.loads(headers[shell.ORIGIN_HEADER]) == {"topic": "raw", "partition": 0, "offset": 3}
+    assert headers[shell.INPUT_TIME_HEADER] == b"1700000000.5"
+
+
+async def test_app_route_dead_letters_a_tombstone_without_a_key_and_an_empty_value_is_not_a_tombstone(newsclean, monkeypatch):
+    sent = await _route(newsclean, monkeypatch, [_Message(None, offset=0, topic="raw"), _Message(b"", offset=1, key=b"k", topic="raw")])
+    assert [o.topic for o in sent] == [newsclean.dlq, newsclean.dlq]
+    keyless, empty = (orjson.loads(o.value) for o in sent)
+    assert keyless["reason"] == "empty" and "nothing to delete" in keyless["detail"]
+    assert empty["detail"] != KEYLESS_DETAIL  # b"" is a broken message, judged by decode, not a tombstone
+
+
+async def test_app_clean_forwards_a_tombstone_to_the_output_under_its_key(newsclean, monkeypatch):
+    sent: list[Outgoing] = []
+
+    async def capture(items, also=()):
+        sent.extend(items)
+
+    async def no_changelog(table, writes):
+        return []
+
+    monkeypatch.setattr(shell, "deliver", capture)
+    monkeypatch.setattr(shell, "send_changelog", no_changelog)
+    headers = ((shell.ORIGIN_HEADER, b'{"topic":"raw","partition":0,"offset":3}'), (shell.INPUT_TIME_HEADER, b"1700000000.5"))
+    await newsclean._clean_batch([_Message(_article(0), offset=0), _Message(None, offset=1, key=b"urn:app:0", headers=headers)])
+    envelope, tomb = sent
+    assert envelope.topic is newsclean.output and orjson.loads(envelope.value)["article"]["uri"] == "urn:app:0"
+    assert tomb.topic is newsclean.output and (tomb.key, tomb.value, tomb.timestamp) == (b"urn:app:0", None, 1_700_000_000.5)
+    assert newsclean.metrics.tombstones._value.get() == 1

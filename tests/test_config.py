@@ -42,3 +42,12 @@ def test_config_password_is_not_in_the_repr():
     settings = from_env({"NEWSCLEAN_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "NEWSCLEAN_SASL_USERNAME": "u",
                          "NEWSCLEAN_SASL_PASSWORD": "s3cret-value"})
     assert "s3cret-value" not in repr(settings)
+
+
+def test_config_compression_codec_default_and_choices():
+    assert from_env({}).compression == "snappy" and from_env({}).producer_compression == "snappy"
+    assert from_env({"NEWSCLEAN_COMPRESSION": "none"}).producer_compression is None
+    for codec in ("gzip", "snappy", "lz4", "zstd"):
+        assert from_env({"NEWSCLEAN_COMPRESSION": codec}).producer_compression == codec
+    with pytest.raises(ConfigError, match=r"NEWSCLEAN_COMPRESSION='brotli' is not one of none, gzip, snappy, lz4, zstd"):
+        from_env({"NEWSCLEAN_COMPRESSION": "brotli"})

@@ -32,3 +32,41 @@ def test_offline_clean_accepts_a_pretty_printed_object(tmp_path, monkeypatch):
     assert main(["clean", str(src), "-o", str(out)]) == 0
     [envelope] = [orjson.loads(line) for line in out.read_bytes().splitlines()]
     assert envelope["article"]["bodies"][0]["value"] == "Only paragraph."
+
+
+def test_offline_clean_shuts_the_ner_processes_down_before_returning(tmp_path, monkeypatch):
+    # Left to the garbage collector at interpreter exit, the pool raced concurrent.futures' own
+    # atexit hook, which then wrote to a closed pipe (OSError: Bad file descriptor).
+    import streams.nlp
+
+    closed = []
+
+    class Extractor:
+        languages = ("*",)
+
+        def extract_many(self, items):
+            return [[] for _ in items]
+
+        def close(self):
+            closed.append(True)
+
+    monkeypatch.setattr(streams.nlp, "load_extractor", lambda settings: Extractor())
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(orjson.dumps(ARTICLE) + b"\n")
+    assert main(["clean", str(src), "-o", str(tmp_path / "out.jsonl")]) == 0
+    assert closed == [True]
+
+
+def test_offline_clean_with_ner_exits_without_a_traceback(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    examples = Path(__file__).resolve().parents[1] / "examples" / "articles.jsonl"
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("NEWSCLEAN_")}
+    done = subprocess.run([sys.executable, "-m", "streams.cli", "clean", str(examples), "-o", str(tmp_path / "out.jsonl")],
+                          capture_output=True, text=True, env={**env, "NEWSCLEAN_NER_PROCESSES": "2"}, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr, done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("newsclean: read 8 (JSON Lines")
+    assert any(orjson.loads(line)["entities"] for line in (tmp_path / "out.jsonl").read_bytes().splitlines())

@@ -27,9 +27,12 @@ if not (EVAL / "score.py").exists() and os.environ.get("CI", "").lower() == "tru
     raise RuntimeError(f"CI=true but no evaluation sets at {EVAL}: the quality gate cannot run")
 pytestmark = pytest.mark.skipif(not (EVAL / "score.py").exists(), reason=f"no evaluation sets at {EVAL}")
 
-# floors: the issue's targets (dedup) and the measured level less a small margin (NER)
-DEDUP_COLD = {"precision": 0.99, "recall": 0.93, "exact": 0.90}
-DEDUP_WARM = {"precision": 0.99, "recall": 0.97, "exact": 0.95}
+# floors: the issue's targets (dedup) and the measured level less a small margin (NER). Issue
+# 12's cold targets (R 0.95, exact 0.92) need the feed-wide evidence of a first-time wire
+# tagline (bench/eval_dedup.py measures 0.966 / 0.943 with it); until that stage is merged the
+# cold floors are the measured 0.946 / 0.907 less a margin.
+DEDUP_COLD = {"precision": 0.99, "recall": 0.95, "exact": 0.92}
+DEDUP_WARM = {"precision": 0.99, "recall": 0.99, "exact": 0.97}
 NER_F1 = 0.76  # measured 0.781 (bench/README.md, "Entities")
 
 
@@ -69,3 +72,11 @@ def test_quality_gate_ner_dev(tmp_path):
     result = score("ner", EVAL / "dev-ner" / "gold.jsonl", clean(EVAL / "dev-ner" / "raw.jsonl", extractor=extractor), tmp_path)
     assert result["offsets"]["errors"] == 0
     assert result["micro"]["f1"] >= NER_F1, result["summary"]
+
+
+@pytest.mark.parametrize("primed", [False, True], ids=["cold", "warm"])
+def test_quality_gate_links_dev(primed, tmp_path):
+    # the issue's floor: every syndicated copy linked, no false link (updates, background reuse, the rest)
+    result = score("links", EVAL / "dev" / "gold.jsonl", clean(EVAL / "dev" / "raw.jsonl", primed=primed), tmp_path)
+    assert result["records_without_field"] == 0, result["summary"]
+    assert (result["fn"], result["fp"]) == (0, 0), (result["summary"], result["wrong_links"])

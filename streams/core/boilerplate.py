@@ -5,26 +5,38 @@ hash of the source and a decision only sees that source's evidence: results do n
 sources are spread over workers or partitions.
 
 Keys and values (all through `store.get/set/delete`, so the worker's changelog restores them):
-- ``{src}:{fp:016x}`` -> the articles that carried fingerprint `fp`: up to `max_entries` packed
-  7-byte entries ``<IHB`` (event time in Unix seconds; article id, 23 bits of the uri's hash, so
-  every version of a uri is one article; a bit marking entries written while priming), oldest
-  first. A 25-byte key, so at most 25 + 7 * 5 = 60 bytes a fingerprint with the defaults.
-  When full, the oldest entries that a decision can need (the largest *_min_articles) stay and
-  the newest of the rest: a reprocessed article still finds the evidence it found the first
-  time, and a line that keeps recurring keeps fresh entries as the old ones expire.
+- ``{src}:{fp:016x}`` -> the articles that carried fingerprint `fp` (an exact fingerprint, or a
+  template's: `templates`): up to `max_entries` packed 7-byte entries ``<IHB`` (event time in
+  Unix seconds; article id, 22 bits of the uri's hash, so every version of a uri is one article;
+  a bit marking entries written while priming; a bit marking a line carried at an edge of its
+  article), oldest first. A 25-byte key, so at most 25 + 7 * 5 = 60 bytes a fingerprint with
+  the defaults. When full, the oldest entries that a decision can need (the largest
+  *_min_articles) stay and the newest of the rest: a reprocessed article still finds the
+  evidence it found the first time, and a line that keeps recurring keeps fresh entries as the
+  old ones expire.
 - ``{src}:t{bucket}`` -> ``<I`` how many index records bucket `bucket` (event time //
   `bucket_seconds`) holds, and ``{src}:t{bucket}.{n}`` -> packed ``<Q`` fingerprints that got an
   entry from the n-th article of that bucket. The index is how expiry finds what to delete.
 - ``{src}:meta`` -> ``<III`` the source's event-time watermark and its oldest and newest live bucket.
 
-Decision: a paragraph is boilerplate when enough distinct *other* articles of its source carried
-it before: entries of another uri whose (event time, id) is below the current article's and at
-most `horizon` older. Entries written while priming count on both sides of the current time
-within the horizon: they stand for history read in advance. Thresholds depend on length:
-`short_min_articles` below `long_words` words, `long_min_articles` from there (a background
-paragraph reused by a few stories of a running story is content); a paragraph of at most
-`shape_max_words` words also matches by its shape fingerprint (`shape_min_articles`), which
-survives changing names, figures and linked headlines.
+Decision: a paragraph is boilerplate when enough distinct *other, unrelated* articles of its
+source carried it (or its template) before: entries of another uri whose (event time, id) is
+below the current article's and at most `horizon` older. Entries written while priming count on
+both sides of the current time within the horizon: they stand for history read in advance.
+- Table rows (`templates.table_rows`) are never boilerplate.
+- Related articles are no evidence: an earlier story that carried one of our long paragraphs (a
+  running story), the original of a copy (it carried most of our sentences), and `excluded`
+  (the feed-wide stage's linked original). A copy records nothing its original carried, so
+  republishing a story never makes its paragraphs recur.
+- The bar depends on where the line sits. The edge zone is the run of lines at the top or the
+  bottom of the article with at most `edge_allowance` line without any evidence between them and
+  the edge (a standfirst, a line new to the source). There, a shorter line needs
+  `short_min_articles` earlier article that carried it *at an edge too* (the entry's edge bit),
+  and a template `template_min_articles` such article (strong template) or two (weak). Inside
+  the story, and for long paragraphs anywhere, `inner_min_articles` / `long_min_articles`
+  articles (3): a quote, a fact or a background paragraph reused by one or two follow-ups is
+  content.
+- `feedwide` fingerprints (lines other sources carried) count as one more earlier article.
 
 Expiry is by event time only: the watermark is the newest event time seen for the source; a
 bucket whose whole span is older than watermark - horizon - `expiry_grace` is dropped with its
@@ -40,14 +52,16 @@ from __future__ import annotations
 
 import struct
 from bisect import insort
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import xxhash
 
-from .fingerprint import ParagraphKey, shape_fingerprint, shape_of
+from .fingerprint import ParagraphKey
 from .models import Article, Paragraph, Removal, SeenStore
+from .evidence import SENTENCE_WORDS, decide, edge_zone
+from .templates import lead_in_keys, skeleton_keys
 
 if TYPE_CHECKING:
     from .dedup import DedupSettings
@@ -55,10 +69,11 @@ if TYPE_CHECKING:
 _ENTRY = struct.Struct("<IHB")
 _META = struct.Struct("<III")
 _COUNT = struct.Struct("<I")
-_ID_BITS = 23
+_ID_BITS = 22
 _ID_MASK = (1 << _ID_BITS) - 1
+_PRIMED, _EDGE = 1, 2  # entry flags
 
-Entry = tuple[int, int, int]  # (event seconds, article id, primed 0/1): sorts by time, then id
+Entry = tuple[int, int, int]  # (event seconds, article id, flags _PRIMED | _EDGE): sorts by time, then id
 
 
 @lru_cache(maxsize=4096)  # a feed has few sources
@@ -68,7 +83,7 @@ def source_prefix(source: str) -> str:
 
 
 def article_id(uri: str) -> int:
-    """23 bits of the uri's hash: every version of one uri is one article."""
+    """22 bits of the uri's hash: every version of one uri is one article."""
     return xxhash.xxh3_64_intdigest(uri.encode("utf-8")) & _ID_MASK
 
 
@@ -76,30 +91,25 @@ def unpack_entries(value: bytes | None) -> list[Entry]:
     """The entries of a fingerprint value, oldest first."""
     if not value:
         return []
-    # the id's top 7 bits and the primed flag share the last byte
-    return [
-        (seconds, low | (high & 0x7F) << 16, high >> 7)
-        for seconds, low, high in _ENTRY.iter_unpack(value)
-    ]
+    # the id's top 6 bits and the two flags share the last byte
+    return [(seconds, low | (high & 0x3F) << 16, high >> 6) for seconds, low, high in _ENTRY.iter_unpack(value)]
 
 
 def pack_entries(entries: Sequence[Entry]) -> bytes:
     pack = _ENTRY.pack
-    return b"".join(
-        [pack(seconds, ident & 0xFFFF, ident >> 16 | primed << 7)
-         for seconds, ident, primed in entries]
-    )
+    return b"".join([pack(seconds, ident & 0xFFFF, ident >> 16 | flags << 6) for seconds, ident, flags in entries])
 
 
-def count_articles(entries: Sequence[Entry], article: int, seconds: int, horizon: int) -> int:
-    """Distinct other articles in `entries` that count as evidence for `article` at `seconds`."""
-    count = 0
-    for when, other, primed in entries:
+def evidence_articles(entries: Sequence[Entry], article: int, seconds: int, horizon: int) -> dict[int, bool]:
+    """The other articles in `entries` that count as evidence for `article` at `seconds`, each
+    with whether it carried the line at an edge of its article."""
+    found: dict[int, bool] = {}
+    for when, other, flags in entries:
         if other == article or when < seconds - horizon:
             continue
-        if when < seconds or (when == seconds and other < article) or (primed and when <= seconds + horizon):
-            count += 1
-    return count
+        if when < seconds or (when == seconds and other < article) or (flags & _PRIMED and when <= seconds + horizon):
+            found[other] = found.get(other, False) or bool(flags & _EDGE)
+    return found
 
 
 def _add_entry(entries: list[Entry], entry: Entry, keep_oldest: int, cap: int) -> list[Entry] | None:
@@ -172,11 +182,6 @@ def _index(store: SeenStore, prefix: str, bucket: int, fingerprints: Sequence[in
     store.set(count_key, _COUNT.pack(records + 1))
 
 
-def _furniture(paragraph: Paragraph, fingerprint: int, similarity: float) -> Removal:
-    hexadecimal = f"{fingerprint:016x}"
-    return Removal(paragraph.index, paragraph.text, "boilerplate", None, hexadecimal, round(similarity, 4))
-
-
 def find_boilerplate(
     article: Article,
     paragraphs: Sequence[Paragraph],
@@ -186,11 +191,16 @@ def find_boilerplate(
     settings: DedupSettings,
     *,
     priming: bool = False,
+    excluded: Collection[int] = (),
+    feedwide: Collection[int] = (),
 ) -> dict[int, Removal]:
     """Decide which `candidates` (positions) are boilerplate, and record the whole article.
 
     Every non-empty paragraph is recorded, removed copies included, so the evidence does not
     depend on this article's own decisions. Each fingerprint is read and written once.
+    `excluded`: article ids (`article_id`) whose entries are no evidence for this article (a
+    linked original of a copy). `feedwide`: fingerprints (exact or template) that the feed-wide
+    stage saw in other sources; each counts as one more earlier article.
     """
     prefix = source_prefix(article.source)
     me = article_id(article.uri)
@@ -199,57 +209,84 @@ def find_boilerplate(
     meta, cutoff, meta_value = _expire(store, prefix, seconds, settings)
     horizon = settings.horizon_seconds
     record = seconds >= cutoff  # an article older than the horizon would expire at once
-    keep_oldest = max(settings.short_min_articles, settings.long_min_articles, settings.shape_min_articles)
-    shape_max_words, label_max_words = settings.shape_max_words, settings.label_max_words
+    keep_oldest = max(settings.short_min_articles, settings.long_min_articles, settings.inner_min_articles)
 
-    shapes: dict[int, tuple[int, str]] = {}  # position -> (shape fingerprint, shape)
-    fingerprints: dict[int, int] = {}  # fingerprint -> distinct earlier articles carrying it
+    templates: dict[int, tuple[tuple[int, bool], ...]] = {}  # position -> (fingerprint, strong)
+    evidence: dict[int, dict[int, bool]] = {}  # fingerprint -> earlier articles carrying it (at an edge?)
     for position, key in enumerate(keys):
         if not key.normalised:
             continue
-        fingerprints[key.fingerprint] = 0
-        if key.words <= shape_max_words:
-            shape = shape_of(paragraphs[position].text, label_max_words)
-            if shape:
-                fingerprint = shape_fingerprint(shape)
-                shapes[position] = (fingerprint, shape)
-                fingerprints[fingerprint] = 0
+        evidence[key.fingerprint] = {}
+        found = lead_in_keys(paragraphs[position].text)
+        if found:
+            templates[position] = found
+            evidence[found[0][0]] = {}
 
     get, put = store.get, store.set
+    stored: dict[int, list[Entry]] = {}  # fingerprint -> its entries, for those seen before
+
+    store_keys: dict[int, str] = {}
+
+    def fetch(fingerprints) -> None:
+        for fingerprint in fingerprints:
+            store_keys[fingerprint] = store_key = f"{prefix}:{fingerprint:016x}"
+            value = get(store_key)
+            if value is not None:
+                stored[fingerprint] = entries = unpack_entries(value)
+                evidence[fingerprint] = evidence_articles(entries, me, seconds, horizon)
+
+    fetch(list(evidence))
+    # Skeletons (a regular expression over the whole line) only where furniture can sit: short
+    # lines, and lines near an edge of the article by what is known so far. A line in the middle
+    # of the story is matched by its exact text only, so prose never meets another's skeleton.
+    seen = [
+        bool(evidence[keys[p].fingerprint]) or any(evidence[f] for f, _ in templates.get(p, ()))
+        for p in candidates
+    ]
+    near = edge_zone(seen, settings.edge_allowance)
+    fresh: list[int] = []
+    for order, position in enumerate(candidates):
+        if near[order] or keys[position].words <= SENTENCE_WORDS:
+            found = skeleton_keys(paragraphs[position].text)
+            if found and found[0][0] not in evidence:
+                templates[position] = found + templates.get(position, ())
+                evidence[found[0][0]] = {}
+                fresh.append(found[0][0])
+    fetch(fresh)
+
+    removed, copied, edges = decide(
+        paragraphs, keys, candidates, templates, evidence, set(excluded), set(feedwide), settings
+    )
+    at_edge: set[int] = set()  # fingerprints this article carries at one of its edges
+    for position in edges:
+        at_edge.add(keys[position].fingerprint)
+        at_edge.update(fingerprint for fingerprint, _ in templates.get(position, ()))
+
     added: list[int] = []
     entry_writes: list[tuple[str, bytes]] = []
-    sighting: Entry = (seconds, me, int(priming))
-    first_sighting = pack_entries([sighting])
-    for fingerprint in fingerprints:
-        store_key = f"{prefix}:{fingerprint:016x}"
-        value = get(store_key)
-        if value is None:  # the common case: a paragraph never seen in this source
-            if record:
-                entry_writes.append((store_key, first_sighting))
-                added.append(fingerprint)
+    copies: set[int] = set()  # what this article holds as a copy of its original: not recorded
+    if copied:
+        for position, key in enumerate(keys):
+            if key.normalised and copied & evidence[key.fingerprint].keys():
+                copies.add(key.fingerprint)
+                copies.update(fingerprint for fingerprint, _ in templates.get(position, ()))
+    primed = _PRIMED if priming else 0
+    inner, edge = (seconds, me, primed), (seconds, me, primed | _EDGE)
+    first_sightings = (pack_entries([inner]), pack_entries([edge]))
+    for fingerprint in evidence if record else ():
+        if fingerprint in copies or (copied and copied & evidence[fingerprint].keys()):
+            continue  # a copy adds no evidence for what its original carried
+        store_key = store_keys[fingerprint]
+        at = fingerprint in at_edge
+        entries = stored.get(fingerprint)
+        if entries is None:  # the common case: a paragraph never seen in this source
+            entry_writes.append((store_key, first_sightings[at]))
+            added.append(fingerprint)
             continue
-        entries = unpack_entries(value)
-        fingerprints[fingerprint] = count_articles(entries, me, seconds, horizon)
-        if record:
-            updated = _add_entry(entries, sighting, keep_oldest, settings.max_entries)
-            if updated is not None:
-                entry_writes.append((store_key, pack_entries(updated)))
-                added.append(fingerprint)
-
-    removed: dict[int, Removal] = {}
-    for position in candidates:
-        key = keys[position]
-        paragraph = paragraphs[position]
-        long = key.words >= settings.long_words
-        needed = settings.long_min_articles if long else settings.short_min_articles
-        if fingerprints[key.fingerprint] >= needed:
-            removed[position] = _furniture(paragraph, key.fingerprint, 1.0)
-        elif position in shapes:
-            fingerprint, shape = shapes[position]
-            if fingerprints[fingerprint] >= settings.shape_min_articles:
-                # similarity: the share of the line's words the shape pins down
-                pinned = min(1.0, (shape.count(" ") - shape.count("\x00")) / max(key.words, 1))
-                removed[position] = _furniture(paragraph, fingerprint, pinned)
+        updated = _add_entry(entries, edge if at else inner, keep_oldest, settings.max_entries)
+        if updated is not None:
+            entry_writes.append((store_key, pack_entries(updated)))
+            added.append(fingerprint)
 
     if record:
         # A crash keeps a prefix of these writes (one changelog partition, in order), and the

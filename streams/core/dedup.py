@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .boilerplate import find_boilerplate
+from .boilerplate import article_id, find_boilerplate
+from .feedwide import FeedContext
 from .fingerprint import key_paragraph
 from .models import Article, DedupResult, Removal, SeenStore
 from .repeats import find_repeats
@@ -52,25 +53,28 @@ class DedupSettings:
     """Paragraphs from this many words are "long": a newsroom reuses such background paragraphs
     across a running story, so they need `long_min_articles`."""
     short_min_articles: int = 1
-    """Distinct earlier articles of the source that must carry a shorter paragraph (same exact
-    fingerprint) for it to be boilerplate."""
+    """Distinct earlier, unrelated articles of the source that must carry a shorter paragraph
+    (same exact fingerprint) at an edge of the article (the edge zone) for it to be boilerplate."""
+    inner_min_articles: int = 3
+    """The same for a shorter paragraph inside the story, and for a template line there: a
+    short quote or fact reused by one or two follow-up stories is content, as a long one is."""
     long_min_articles: int = 3
-    """The same for long paragraphs; above the 1-2 reuses of background paragraphs."""
-    shape_max_words: int = 12
-    """Paragraphs up to this many words also get a shape fingerprint (names masked, label kept)."""
-    label_max_words: int = 4
-    """Longest lead-in before ":" or "|" that makes a line a label ("Read more: <anything>")."""
-    shape_min_articles: int = 1
-    """Distinct earlier articles of the source that must carry the same shape."""
+    """The same for long paragraphs anywhere; above the 1-2 reuses of background paragraphs."""
+    template_min_articles: int = 1
+    """Distinct earlier, unrelated articles that must carry a line's template (same fixed words,
+    changed slots) for a line in the edge zone to be boilerplate."""
+    edge_allowance: int = 1
+    """Paragraphs without any evidence that may lie between a line and the top or bottom of the
+    article while it still counts as being at the edge (a standfirst, a first-time line)."""
     max_entries: int = 5
     """Articles remembered per fingerprint, 7 bytes each. When full, the oldest max(*_min_articles)
     stay (a reprocessed article finds its evidence again) and the newest of the others."""
 
     def __post_init__(self) -> None:
-        needed = max(self.short_min_articles, self.long_min_articles, self.shape_min_articles)
+        needed = max(self.short_min_articles, self.inner_min_articles, self.long_min_articles)
         if self.max_entries <= needed:
             raise ValueError(f"max_entries={self.max_entries} must exceed every *_min_articles ({needed})")
-        if min(self.kgram_words, self.winnow_window, self.bucket_minutes) < 1 or self.horizon_days <= 0:
+        if min(self.kgram_words, self.winnow_window, self.bucket_minutes, self.template_min_articles) < 1 or self.horizon_days <= 0:
             raise ValueError("kgram_words, winnow_window, bucket_minutes and horizon_days must be positive")
         if not 0 <= self.partial_min_containment <= 1:
             raise ValueError("partial_min_containment must lie in [0, 1]")
@@ -89,18 +93,26 @@ class DedupSettings:
 
 
 def deduplicate(
-    article: Article, store: SeenStore, settings: DedupSettings, *, priming: bool = False
+    article: Article, store: SeenStore, settings: DedupSettings, *, priming: bool = False,
+    context: FeedContext | None = None,
 ) -> DedupResult:
     """Split `article.paragraphs` into kept and removed, and record the article in `store`.
 
     `priming=True` marks the recorded entries as history read in advance (a warm start): they
     then count as evidence for articles before them too. The result is the same either way.
+    `context` is what the feed stage found (`feedwide.observe`): the article's earlier near
+    copies, whose sightings are no evidence against it, and its feed-wide lines, boilerplate here.
     """
     paragraphs = article.paragraphs
     keys = [key_paragraph(paragraph.text) for paragraph in paragraphs]
     removed = find_repeats(paragraphs, keys, settings)
     firsts = [position for position, key in enumerate(keys) if key.normalised and position not in removed]
-    boilerplate = find_boilerplate(article, paragraphs, keys, firsts, store, settings, priming=priming)
+    excluded = frozenset(article_id(uri) for uri in context.copies) if context else frozenset()
+    # A line that other sources carried (the feed stage's finding) is one more earlier article
+    # for the evidence rules, so where it sits in this article still decides (`evidence`).
+    feedwide = {keys[p].fingerprint for p in firsts if paragraphs[p].index in context.feed_lines} if context else set()
+    boilerplate = find_boilerplate(article, paragraphs, keys, firsts, store, settings, priming=priming,
+                                   excluded=excluded, feedwide=feedwide)
     if boilerplate:
         removed.update(boilerplate)
         _relabel_copies_of_boilerplate(paragraphs, removed)

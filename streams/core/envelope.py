@@ -75,8 +75,10 @@ def build_envelope(
     processed_at: datetime,
     *,
     ner: Mapping[str, Any],
+    duplicate_of: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """`ner`: whether entity extraction ran, and if not why (`streams.core.languages`)."""
+    """`ner`: whether entity extraction ran, and if not why (`streams.core.languages`).
+    `duplicate_of`: the feed stage's link, {"uri", "similarity"} or None (`streams.core.feedwide`)."""
     removed_by = Counter(r.reason for r in result.removed)
     return {
         "article": cleaned_ninjs(article, result, entities),
@@ -103,6 +105,7 @@ def build_envelope(
         },
         "source": article.source,
         "event_time": iso_utc(article.event_time),
+        "duplicate_of": dict(duplicate_of) if duplicate_of else None,
         "pipeline": {"name": "newsclean", "version": __version__, "processed_at": iso_utc(processed_at), "input": dict(origin)},
     }
 

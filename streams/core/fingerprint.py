@@ -1,14 +1,9 @@
-"""Paragraph fingerprints: exact, shape, and winnowed word k-grams.
+"""Paragraph fingerprints: exact and winnowed word k-grams (templates live in `templates`).
 
-Exact: `exact_fingerprint` is xxh3_64 of the normalised paragraph (see `normalise`): stable across
-processes and machines, so it can key the feed state. Two paragraphs meet when their normalised
-forms are equal: whitespace, quotes, case and digits do not matter.
-
-Shape: `shape_fingerprint` keeps what recurs in feed furniture whose details vary from article to
-article: the lead-in of a labelled line ("<one to a few words>: <anything>") or, without a label,
-the line with every capitalised word after the first masked and digit runs collapsed. So credits
-whose names change, and "see also"-style lines whose linked headline changes, share one shape.
-Only short paragraphs get one (the caller decides how short).
+Exact: `exact_fingerprint` is xxh3_64 of the normalised paragraph (see `normalise`) and, when it
+holds figures, of its figures as written (`figures_of`: "1.5" and "15" normalise alike, but are
+two facts): stable across processes and machines, so it can key the feed state. Two paragraphs
+meet when their normalised forms and figures are equal: whitespace, quotes and case do not matter.
 
 Winnowed k-grams (Schleimer, Wilkerson and Aiken, "Winnowing: local algorithms for document
 fingerprinting", SIGMOD 2003): every run of k consecutive normalised words gets a Rabin–Karp
@@ -26,6 +21,7 @@ a decision never depends on the process (CPython's own string hash is salted per
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -36,55 +32,9 @@ from .normalise import normalise
 
 _MASK = (1 << 64) - 1
 _BASE = 0x100000001B3  # the 64-bit FNV prime: odd, large, few small factors
-_SHAPE_SEED = 0x5348415045  # keeps shape hashes apart from exact hashes of the same text
-_LABEL_ENDS = frozenset(":|")
-_SEPARATORS = frozenset(("|", "-", "\u2013", "\u2014", "//"))
-_MASKED = "\x00"  # stands for a capitalised word in a shape; normalised text never holds it
-_OPENERS = "\"'([{\u2018\u201c\u00ab\u00bf\u00a1"  # may open a capitalised word: "(GNX)", "'Super"
-
-
-def exact_fingerprint(normalised: str) -> int:
-    """64-bit hash of an already normalised paragraph."""
-    return xxhash.xxh3_64_intdigest(normalised.encode("utf-8"))
-
-
-@lru_cache(maxsize=8192)  # feed furniture recurs: most short lines were shaped before
-def shape_of(text: str, label_max_words: int) -> str:
-    """The shape string of an original paragraph text (see the module docstring); "" if none.
-
-    A label ends at a word ending in ":" or "|", or before a lone separator ("|", "-", a dash),
-    within `label_max_words` words and with words after it. A label keeps only its lead-in and
-    needs one word that is not masked; a whole line needs two, so a list of names ("A Smith,
-    B Jones, ...") masks to nothing distinctive and gets no shape.
-    """
-    tokens = text.split()
-    label = False
-    for position, token in enumerate(tokens[: label_max_words + 1]):
-        if position + 1 == len(tokens):
-            break
-        if token in _SEPARATORS and position:
-            tokens, label = tokens[:position], True
-            break
-        if token[-1] in _LABEL_ENDS and position < label_max_words:
-            tokens, label = tokens[: position + 1], True
-            break
-    words: list[str] = []
-    for position, token in enumerate(tokens):
-        if position and token.lstrip(_OPENERS)[:1].isupper():
-            if not words or words[-1] != _MASKED:  # "Mei Fitzgerald" and "Kwame Kerr": one slot
-                words.append(_MASKED)
-            continue
-        normalised = normalise(token)
-        if normalised:
-            words.append(normalised if normalised.strip("0") else "0")
-    if sum(word != _MASKED for word in words) < (1 if label else 2):
-        return ""
-    return ("label " if label else "line ") + " ".join(words)
-
-
-def shape_fingerprint(shape: str) -> int:
-    """64-bit hash of a shape from `shape_of`."""
-    return xxhash.xxh3_64_intdigest(shape.encode("utf-8"), seed=_SHAPE_SEED)
+# a figure with its sign and inner separators: "-5", "12,345", "2-1", "14:05"
+_DIGIT = re.compile(r"\d")
+_FIGURE = re.compile(r"(?<![\w.,])[-+\u2212]?\d+(?:[.,:/\u2013-]\d+)*")
 
 
 @lru_cache(maxsize=1 << 16)  # Zipf: most words of a text are common words seen before
@@ -136,11 +86,25 @@ class ParagraphKey:
     """What the dedup steps compare a paragraph by, computed once per paragraph."""
 
     normalised: str  # "" when the paragraph holds nothing word-like; such paragraphs are kept
-    fingerprint: int  # exact_fingerprint(normalised)
+    fingerprint: int  # exact_fingerprint(normalised, figures)
     words: int  # number of normalised words
+    figures: str  # the figures as written, space-separated ("12,345 2-1"); "" without digits
+
+
+def figures_of(text: str) -> str:
+    """The figures of `text`, with the separators inside them (a decimal point, a score's dash)."""
+    return " ".join(_FIGURE.findall(text)) if _DIGIT.search(text) else ""
+
+
+def exact_fingerprint(normalised: str, figures: str = "") -> int:
+    """64-bit hash of an already normalised paragraph and its figures."""
+    data = f"{normalised}\x00{figures}" if figures else normalised
+    return xxhash.xxh3_64_intdigest(data.encode("utf-8"))
 
 
 def key_paragraph(text: str) -> ParagraphKey:
     normalised = normalise(text)
     words = normalised.count(" ") + 1 if normalised else 0  # normalised text has single spaces
-    return ParagraphKey(normalised, exact_fingerprint(normalised), words)
+    # normalised text is letters, digits and spaces: without digits it is letters once unspaced
+    figures = "" if not normalised or normalised.replace(" ", "").isalpha() else figures_of(text)
+    return ParagraphKey(normalised, exact_fingerprint(normalised, figures), words, figures)

@@ -1,16 +1,18 @@
 """Fingerprint-only normalisation: the form paragraphs are compared in, never the text kept.
 
-`normalise` applies, in order: Unicode NFKC, casefold, every decimal digit to ``0``,
+`normalise` applies, in order: Unicode NFKC, casefold, every decimal digit to its ASCII digit,
 punctuation (P*), symbols (S*) and format characters (Cf: soft hyphen, zero-width space) dropped,
 whitespace collapsed to single spaces and trimmed. So straight and curly quotes, no-break and
-doubled spaces, "1 min read" and "4 min read" all meet.
+doubled spaces all meet; digits stay, because in news the numbers are the facts ("Labour 12,345"
+and "Labour 11,002" are two results, not one line edited). Lines that recur with changing
+figures are matched by their template (`templates`), which decides which figures are furniture.
 
 It runs once per paragraph on the hot path, so every table is built at import:
 - ASCII (most English copy, and the ASCII part of any text) goes through `bytes.translate`,
-  a C table lookup: digits to "0", punctuation and symbols deleted;
+  a C table lookup: punctuation and symbols deleted;
 - non-ASCII characters (a few curly quotes or dashes in English copy) are found by one simple
   regex and looked up in a dict, built at import, of the code points of planes 0 and 1 that
-  become "0" (digits), a space (line separators) or nothing (punctuation, symbols, emoji).
+  become an ASCII digit (digits of other scripts), a space (line separators) or nothing (punctuation, symbols, emoji).
 Astral code points beyond plane 1 are kept as they are; they only make two texts differ.
 
 Scripts written without spaces between words (Han, Hiragana, Katakana, Bopomofo, Thai, Lao,
@@ -28,7 +30,7 @@ import re
 import string
 import unicodedata
 
-_ASCII_MAP = bytes.maketrans(b"0123456789\t\n\r\x0b\x0c", b"0000000000     ")
+_ASCII_MAP = bytes.maketrans(b"\t\n\r\x0b\x0c", b"     ")
 _ASCII_DROP = (
     string.punctuation.encode("ascii")
     + bytes(c for c in range(32) if chr(c) not in "\t\n\r\x0b\x0c")
@@ -37,12 +39,13 @@ _ASCII_DROP = (
 
 
 def _non_ascii_replacements(stop: int = 0x20000) -> dict[str, str]:
-    """Non-ASCII code points below `stop` that normalising changes: digit -> "0", dropped -> ""."""
+    """Non-ASCII code points below `stop` that normalising changes: digit -> its ASCII digit,
+    dropped -> ""."""
     table: dict[str, str] = {}
     for code_point in range(0x80, stop):
         category = unicodedata.category(chr(code_point))
         if category == "Nd":
-            table[chr(code_point)] = "0"
+            table[chr(code_point)] = str(unicodedata.decimal(chr(code_point)))
         elif category[0] in "PS" or category == "Cf":
             table[chr(code_point)] = ""
         elif category in ("Cc", "Zl", "Zp"):

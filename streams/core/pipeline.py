@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from typing import Any, Protocol, Sequence
 
 from .dedup import DedupSettings, deduplicate
+from .feedwide import FeedFindings, FeedSettings, observe
 from .envelope import Origin, build_envelope, dead_letter
 from .languages import NER_DISABLED, ner_status
 from .mentions import ItemMetadata
@@ -31,6 +32,7 @@ class Extractor(Protocol):
 @dataclass(frozen=True, slots=True)
 class PipelineSettings:
     dedup: DedupSettings = field(default_factory=DedupSettings)
+    feed: FeedSettings = field(default_factory=FeedSettings)
     limits: Limits = field(default_factory=Limits)
 
 
@@ -39,6 +41,7 @@ class Prepared:
     article: Article
     result: DedupResult
     origin: Origin
+    findings: FeedFindings = field(default_factory=FeedFindings)  # the feed stage's: duplicate_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,16 +72,24 @@ def prepare(
     key: bytes | None = None,
     priming: bool = False,
     checked: bool = False,
+    findings: FeedFindings | None = None,
 ) -> Prepared | Rejected:
     """`priming=True` feeds history into the state (warm start): primed articles count as
     evidence for articles on either side of their time, within the horizon. `checked=True`:
     the same bytes already passed decode and validation (the worker's route agent), which are
-    then not repeated — they are a fifth of the worker's CPU without NER."""
+    then not repeated — they are a fifth of the worker's CPU without NER.
+
+    `findings`: what the feed stage found for this article (the worker's feed agent sends them
+    in a header). None runs the feed stage here, on `store` (offline mode, replay: one store
+    holds both the feed-wide and the per-source state, under distinct keys)."""
     try:
         article = parse_article(decode(raw, settings.limits, checked), fallback_time, settings.limits, checked)
     except InvalidInput as exc:
         return Rejected(exc.reason, dead_letter(raw, exc.reason, exc.detail, origin, _now(), key))
-    return Prepared(article, deduplicate(article, store, settings.dedup, priming=priming), origin)
+    if findings is None:
+        findings = observe(article, store, settings.feed)
+    result = deduplicate(article, store, settings.dedup, priming=priming, context=findings.context)
+    return Prepared(article, result, origin, findings)
 
 
 def enrich(extractor: Extractor | None, prepared: Sequence[Prepared]) -> list[Enrichment]:
@@ -101,8 +112,10 @@ def item_metadata(article: Article) -> ItemMetadata:
 
 def finish(prepared: Prepared, enrichment: Enrichment, processed_at: datetime | None = None) -> Processed:
     article = prepared.article
+    link = prepared.findings.link
     envelope = build_envelope(
-        article, prepared.result, enrichment.entities, prepared.origin, processed_at or _now(), ner=enrichment.ner
+        article, prepared.result, enrichment.entities, prepared.origin, processed_at or _now(), ner=enrichment.ner,
+        duplicate_of=link.to_json() if link else None,
     )
     return Processed(article.uri.encode(), int(article.event_time.timestamp() * 1000), envelope)
 

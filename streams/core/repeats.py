@@ -5,12 +5,16 @@ are still kept, so chains of copies all point at the first one:
 
 1. exact: the same exact fingerprint (equal normalised text). Reason `repeat` when the texts are
    equal up to whitespace, `near_repeat` otherwise (quotes, case, digits, punctuation).
-2. near: a small edit, counted in characters of the normalised texts (`edit_size`), so a typo
-   costs 1, an OCR slip 1 a letter and an appended "(Reuters)" 8. A pair is a near repeat when
-   the edit is at most `near_max_edit_chars`, the similarity 1 - edit / longer length is at
-   least `near_min_similarity`, and every changed word keeps two thirds of its letters (a typo,
-   not another word). Candidates come from the lengths alone (an edit of e characters changes
-   the length by at most e), so the rule costs little on articles without close lengths.
+2. near: the same text edited, never another fact. A small edit, counted in characters of
+   the normalised texts (`edit_size`), so a typo costs 1, an OCR slip 1 a letter and an
+   appended "(Reuters)" 8. A pair is a near repeat when both hold the same figures (a number
+   changed is another fact: "Leeds North: Labour 12,345" and "Leeds South: Labour 11,002" are
+   two results), the edit is at most `near_max_edit_chars`, the similarity 1 - edit / longer
+   length is at least `near_min_similarity`, every changed word keeps five sixths of its
+   letters (a typo, not another word; a one- or two-letter word changes only by an OCR
+   confusion, so "Group A" is not "Group B"), and words are added or dropped only at the ends
+   (a credit appended or removed). Candidates come from an index of anchors (`_NearIndex`), so
+   the rule costs a few probes per paragraph, not a comparison with every earlier one.
 3. partial: a paragraph of at least 2t words (t = k + w - 1), right after a repeat, whose
    winnowed fingerprints are at least `partial_min_containment` contained in those of the
    earlier kept paragraphs read as one word stream (onion's rule): the body printed again with
@@ -30,6 +34,7 @@ from collections.abc import Sequence
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING
 
+from .edits import changes_are_slips, edit_size
 from .fingerprint import ParagraphKey, kgram_hashes, winnow_positions, winnowed_fingerprints
 from .models import Paragraph, Removal, RemovalReason
 
@@ -37,187 +42,92 @@ if TYPE_CHECKING:
     from .dedup import DedupSettings
 
 
-def levenshtein(a: str, b: str, limit: int) -> int | None:
-    """Edit distance in characters, or None when above `limit`.
-
-    Myers' bit-parallel algorithm in Hyyrö's form for the global distance: one column of the
-    dynamic programme is a pair of bit vectors (Python ints), so a character of `b` costs a dozen
-    integer operations whatever the length of `a`.
-    """
-    if abs(len(a) - len(b)) > limit:
-        return None
-    if not a or not b:
-        return max(len(a), len(b))
-    match: dict[str, int] = {}
-    for position, char in enumerate(a):
-        match[char] = match.get(char, 0) | 1 << position
-    full = (1 << len(a)) - 1
-    top = 1 << (len(a) - 1)
-    plus, minus, score = full, 0, len(a)
-    left = len(b)
-    for char in b:
-        equal = match.get(char, 0)
-        vertical = equal | minus
-        horizontal = (((equal & plus) + plus) ^ plus) | equal
-        up = minus | (~(horizontal | plus) & full)
-        down = plus & horizontal
-        if up & top:
-            score += 1
-        elif down & top:
-            score -= 1
-        left -= 1
-        if score - left > limit:
-            return None  # each remaining column lowers the score by at most one
-        up = (up << 1 | 1) & full
-        down = (down << 1) & full
-        plus = down | (~(vertical | up) & full)
-        minus = up & vertical
-    return score if score <= limit else None
-
-
-def shares_a_piece(a: str, b: str, limit: int) -> bool:
-    """Pigeonhole filter: cut `a` into limit + 1 pieces; within `limit` edits of `b`, one piece is
-    untouched and sits in `b` at most `limit` characters from where it sits in `a`
-    (`str.find` on that window runs in C)."""
-    pieces = limit + 1
-    size = len(a) // pieces
-    if size < 2:
-        return True  # pieces this small occur anywhere: no filtering
-    for start in range(0, size * pieces, size):
-        if b.find(a[start : start + size], max(0, start - limit), start + size + limit) >= 0:
-            return True
-    return False
-
-
-def bag_distance(a: str, b: str) -> int:
-    """A lower bound of the edit distance from character counts alone (str.count runs in C)."""
-    surplus = deficit = 0
-    for char in set(a).union(b):
-        difference = a.count(char) - b.count(char)
-        if difference > 0:
-            surplus += difference
-        else:
-            deficit -= difference
-    return max(surplus, deficit)
-
-
-def _common_prefix(a: str, b: str) -> int:
-    """Length of the common prefix, by bisection on slices (C comparisons, not a loop per char)."""
-    low, high = 0, min(len(a), len(b))
-    while low < high:
-        middle = (low + high + 1) // 2
-        if a[:middle] == b[:middle]:
-            low = middle
-        else:
-            high = middle - 1
-    return low
-
-
-def _common_suffix(a: str, b: str) -> int:
-    low, high = 0, min(len(a), len(b))
-    while low < high:
-        middle = (low + high + 1) // 2
-        if a[-middle:] == b[-middle:]:
-            low = middle
-        else:
-            high = middle - 1
-    return low
-
-
-def edit_size(a: str, b: str, limit: int) -> int | None:
-    """Characters to change to turn normalised text `a` into `b`, or None when above `limit`.
-
-    Unrelated texts of close lengths are rejected by a pigeonhole filter. The common head and
-    tail are stripped, so one edit costs a tiny Levenshtein. Edits far apart leave a long
-    middle, checked against the bag distance (character counts) first; then, with as many words
-    on both sides, words are compared position by position (at most half may differ), else
-    aligned with difflib; changed words are compared character by character within what is
-    left of the budget. The result is the cost of a valid edit script: never below the true
-    distance.
-    """
-    if abs(len(a) - len(b)) > limit or not shares_a_piece(a, b, limit):
-        return None
-    head = _common_prefix(a, b)
-    tail = _common_suffix(a[head:], b[head:])
-    middle_a, middle_b = a[head : len(a) - tail], b[head : len(b) - tail]
-    if len(middle_a) + len(middle_b) <= 4 * limit:
-        return levenshtein(middle_a, middle_b, limit)
-    if bag_distance(middle_a, middle_b) > limit:
-        return None
-    words_a, words_b = middle_a.split(), middle_b.split()
-    if len(words_a) == len(words_b):
-        # scattered substitutions (OCR slips, typos): words stay aligned position by position
-        changed = [(x, y) for x, y in zip(words_a, words_b) if x != y]
-        if len(changed) > limit or 2 * len(changed) > len(words_a):
-            return None  # a copy keeps most of its words; unrelated text of one length does not
-        total = 0
-        for x, y in changed:
-            cost = levenshtein(x, y, limit - total)
-            if cost is None:
-                return None
-            total += cost
-        return total
-    # words inserted or deleted far apart: each costs at least one unshared word on one side
-    if len(set(words_a) ^ set(words_b)) > 2 * limit:
-        return None
-    total = 0
-    matcher = SequenceMatcher(None, words_a, words_b, autojunk=False)
-    for tag, a_start, a_end, b_start, b_end in matcher.get_opcodes():
-        if tag == "equal":
-            continue
-        group_a = " ".join(words_a[a_start:a_end])
-        group_b = " ".join(words_b[b_start:b_end])
-        if tag == "replace":
-            cost = levenshtein(group_a, group_b, limit - total)
-            if cost is None:
-                return None
-            total += cost
-        else:  # an inserted or deleted word group also takes its separating space
-            total += len(group_a) + len(group_b) + 1
-        if total > limit:
-            return None
-    return total
-
-
-def changes_are_slips(a: str, b: str) -> bool:
-    """Whether every word `b` changes in `a` stays recognisable: at most a third of its letters
-    (at least one) differ. Words added or dropped (a tag) are left to the edit budget. So a typo
-    or an OCR slip is a copy, "boats" for "cars" is another sentence."""
-    words_a, words_b = a.split(), b.split()
-    matcher = SequenceMatcher(None, words_a, words_b, autojunk=False)
-    for tag, a_start, a_end, b_start, b_end in matcher.get_opcodes():
-        if tag == "replace":
-            group_a = " ".join(words_a[a_start:a_end])
-            group_b = " ".join(words_b[b_start:b_end])
-            allowed = max(1, max(len(group_a), len(group_b)) // 3)
-            if levenshtein(group_a, group_b, allowed) is None:
-                return False
-    return True
-
-
 def similarity_of(a: str, b: str, edit: int) -> float:
     return 1.0 - edit / max(len(a), len(b), 1)
 
 
+class _NearIndex:
+    """Candidates for near repeats among the kept paragraphs, found without comparing all pairs.
+
+    An edit of e characters changes the length by at most e, so candidates first come from a
+    window of close lengths (a sorted list), as long as it is small: in ordinary articles few
+    paragraphs have close lengths. When a window is crowded (a table, a list, codes: lines of
+    one length), candidates come from anchors instead: a copy with a small edit keeps its figures
+    (a near repeat never changes them) and, edits being few, its first two words, its last two
+    words, its middle two words, or its first or last characters. Each anchor lists at most
+    `_PER_ANCHOR` paragraphs (the earliest): a crowded anchor (a table's rows all open alike)
+    says nothing, and the other anchors of a real copy still find it. So a paragraph costs a few
+    probes and at most a few edit checks, whatever the article holds. The anchors are built the
+    first time a window is crowded.
+    """
+
+    _WINDOW = 8
+    _PER_ANCHOR = 4
+    _CHARS = 6
+
+    def __init__(self, keys: Sequence[ParagraphKey], limit: int) -> None:
+        self.keys, self.limit = keys, limit
+        self.by_length: list[tuple[int, int]] = []  # (normalised length, position), sorted
+        self.postings: dict[tuple[str, str, str], list[int]] | None = None
+
+    def _anchors(self, key: ParagraphKey, query: bool) -> set[tuple[str, str, str]]:
+        text, figures, chars = key.normalised, key.figures, self._CHARS
+        words = text.split()
+        count = len(words)
+        middles = {(count - 1) // 2, count // 2, (count + 1) // 2} if query else {count // 2}
+        anchors = {
+            (figures, "h", " ".join(words[:2])),
+            (figures, "t", " ".join(words[-2:])),
+            (figures, "<", text[:chars]),
+            (figures, ">", text[-chars:]),
+        }
+        anchors.update((figures, "m", " ".join(words[max(0, m - 1) : m + 1])) for m in middles)
+        return anchors
+
+    def _post(self, key: ParagraphKey, position: int) -> None:
+        assert self.postings is not None
+        for anchor in self._anchors(key, query=False):
+            listed = self.postings.setdefault(anchor, [])
+            if len(listed) < self._PER_ANCHOR:
+                listed.append(position)
+
+    def add(self, key: ParagraphKey, position: int) -> None:
+        insort(self.by_length, (len(key.normalised), position))
+        if self.postings is not None:
+            self._post(key, position)
+
+    def candidates(self, key: ParagraphKey) -> list[int]:
+        length = len(key.normalised)
+        low = bisect_left(self.by_length, (length - self.limit, -1))
+        high = bisect_right(self.by_length, (length + self.limit, len(self.keys)))
+        if high - low <= self._WINDOW:
+            return sorted(p for _, p in self.by_length[low:high] if self.keys[p].figures == key.figures)
+        if self.postings is None:
+            self.postings = {}
+            for _, position in self.by_length:
+                self._post(self.keys[position], position)
+        found: set[int] = set()
+        for anchor in self._anchors(key, query=True):
+            found.update(self.postings.get(anchor, ()))
+        return sorted(found)
+
+
 def _near_match(
-    key: ParagraphKey, keys: Sequence[ParagraphKey], by_length: list[tuple[int, int]], settings: DedupSettings
+    key: ParagraphKey, keys: Sequence[ParagraphKey], index: _NearIndex, settings: DedupSettings
 ) -> tuple[int, float] | None:
     """The earliest kept paragraph `key` nearly repeats, with the similarity; None if none."""
     limit = settings.near_max_edit_chars
     length = len(key.normalised)
-    low = bisect_left(by_length, (length - limit, -1))
-    high = bisect_right(by_length, (length + limit, len(keys)))
-    best: tuple[int, float] | None = None
-    for _, index in by_length[low:high]:
-        if best is not None and index > best[0]:
+    for candidate in index.candidates(key):
+        earlier = keys[candidate].normalised
+        if abs(len(earlier) - length) > limit:
             continue
-        earlier = keys[index].normalised
         # similarity >= s  <=>  edit <= (1 - s) * longer length: short lines get a smaller budget
         budget = min(limit, int((1 - settings.near_min_similarity) * max(length, len(earlier)) + 1e-9))
         edit = edit_size(earlier, key.normalised, budget)
         if edit is not None and changes_are_slips(earlier, key.normalised):
-            best = (index, similarity_of(earlier, key.normalised, edit))
-    return best
+            return candidate, similarity_of(earlier, key.normalised, edit)
+    return None
 
 
 def _copy(paragraph: Paragraph, first: Paragraph, reason: RemovalReason, similarity: float) -> Removal:
@@ -238,7 +148,7 @@ def find_repeats(
     """Removals for later copies inside one article, by position in `paragraphs`."""
     removed: dict[int, Removal] = {}
     first_by_fingerprint: dict[int, int] = {}
-    by_length: list[tuple[int, int]] = []  # (normalised length, position) of kept paragraphs
+    index = _NearIndex(keys, settings.near_max_edit_chars)
     for position, (paragraph, key) in enumerate(zip(paragraphs, keys)):
         if not key.normalised:
             continue
@@ -250,13 +160,13 @@ def find_repeats(
             else:  # equal once normalised: similarity is measured on the normalised form
                 removed[position] = _copy(paragraph, paragraphs[first], "near_repeat", 1.0)
             continue
-        near = _near_match(key, keys, by_length, settings) if by_length else None
+        near = _near_match(key, keys, index, settings) if index.by_length else None
         if near is not None:
             first, similarity = near
             removed[position] = _copy(paragraph, paragraphs[first], "near_repeat", similarity)
             continue
         first_by_fingerprint[key.fingerprint] = position
-        insort(by_length, (len(key.normalised), position))
+        index.add(key, position)
     if removed:  # rules 3 and 4 only extend repeats already found
         if settings.partial_min_containment > 0:
             _find_partial_repeats(paragraphs, keys, removed, settings)
@@ -279,20 +189,26 @@ def _find_partial_repeats(
     of it selects the same fingerprint there: its containment is 1.
     """
     k, w = settings.kgram_words, settings.winnow_window
+    owners: list[int] = []  # the position of the paragraph each word of the stream comes from
+    selected: dict[int, int] | None = None
     for candidate, key in enumerate(keys):
         # in order, so a paragraph this rule removes opens the gate for the next one
         if key.words < 2 * (k + w - 1) or candidate - 1 not in removed or candidate in removed:
             continue
-        words: list[str] = []
-        owners: list[int] = []  # the position of the paragraph each word of the stream comes from
-        for position in range(candidate):
-            if position not in removed and keys[position].normalised:
-                stream = keys[position].normalised.split()
-                words += stream
-                owners += [position] * len(stream)
-        selected = winnow_positions(kgram_hashes(words, k), w)
-        fingerprints = winnowed_fingerprints(keys[candidate].normalised, k, w)
-        shared = [owners[selected[f]] for f in fingerprints if f in selected]
+        if selected is None:
+            # one pass over the kept text, the first time a candidate passes the gate: a
+            # fingerprint counts for a candidate when it first occurs in an earlier paragraph
+            # (a copy's own words come later), so the rule stays linear
+            words: list[str] = []
+            for position, other in enumerate(keys):
+                if position not in removed and other.normalised:
+                    stream = other.normalised.split()
+                    words += stream
+                    owners += [position] * len(stream)
+            selected = winnow_positions(kgram_hashes(words, k), w)
+        fingerprints = winnowed_fingerprints(key.normalised, k, w)
+        shared = [owners[selected[f]] for f in fingerprints if f in selected and owners[selected[f]] < candidate]
+        shared = [owner for owner in shared if owner not in removed]
         containment = len(shared) / len(fingerprints)
         if containment >= settings.partial_min_containment:
             first = max(sorted(set(shared)), key=shared.count)

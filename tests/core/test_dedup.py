@@ -76,7 +76,7 @@ def test_dedup_keeps_an_update_of_the_same_uri_whole():
     "changes",
     [
         {"max_entries": 3},  # must exceed long_min_articles
-        {"shape_min_articles": 5},
+        {"inner_min_articles": 5},
         {"kgram_words": 0},
         {"horizon_days": 0},
         {"partial_min_containment": 1.5},

@@ -9,8 +9,6 @@ from streams.core.fingerprint import (
     exact_fingerprint,
     kgram_hashes,
     key_paragraph,
-    shape_fingerprint,
-    shape_of,
     winnow,
     winnowed_fingerprints,
 )
@@ -29,12 +27,20 @@ def test_fingerprint_exact_is_xxh3_of_the_normalised_text():
 @pytest.mark.parametrize(
     ("one", "other"),
     [
-        ("The ferry left at 9am.", "the ferry left at 7am"),
+        ("The ferry left at 9am.", "the ferry left at 9am"),
         ("\u201cSafe,\u201d he said.", '"Safe," he said.'),
     ],
 )
 def test_fingerprint_exact_meets_variants(one, other):
     assert key_paragraph(one).fingerprint == key_paragraph(other).fingerprint
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [("The ferry left at 9am.", "The ferry left at 7am."), ("Turnout was 1.5%", "Turnout was 15%"), ("Won 2-1", "Won 21")],
+)
+def test_fingerprint_exact_keeps_figures_apart(one, other):
+    assert key_paragraph(one).fingerprint != key_paragraph(other).fingerprint
 
 
 def test_fingerprint_key_counts_words_and_marks_empty_paragraphs():
@@ -92,49 +98,6 @@ def test_fingerprint_winnowing_keeps_about_two_in_w_plus_one():
     text = " ".join(rng.choice(VOCABULARY) for _ in range(5000))
     density = len(winnowed_fingerprints(text, K, W)) / (5000 - K + 1)
     assert 0.3 < density < 0.5  # 2 / (w + 1) = 0.4
-
-
-@pytest.mark.parametrize(
-    ("one", "other"),
-    [
-        ("Words by Ann Lee; checks by Bo Park", "Words by Dev Rao; checks by Cy Moss"),
-        ("See also: Tram fares frozen for a year", "See also: New bridge opens to cyclists"),
-        ("3 min read", "12 min read"),
-        ("Tips | The newsroom inbox", "Tips | Call our desk"),
-    ],
-)
-def test_fingerprint_shape_survives_names_headlines_and_figures(one, other):
-    assert shape_of(one, 4) and shape_of(one, 4) == shape_of(other, 4)
-    assert shape_fingerprint(shape_of(one, 4)) == shape_fingerprint(shape_of(other, 4))
-
-
-@pytest.mark.parametrize(
-    ("one", "other"),
-    [
-        ("See also: Tram fares frozen", "Read next: Tram fares frozen"),
-        ("3 min read", "3 min listen"),
-        ("Words by Ann Lee", "Photos by Ann Lee"),
-    ],
-)
-def test_fingerprint_shape_tells_different_furniture_apart(one, other):
-    assert shape_of(one, 4) != shape_of(other, 4)
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "Advertisement",  # one word: the exact fingerprint is enough
-        "A Moss, B Lane, C Ray, D Fox",  # names only: nothing distinctive left
-        "Subscribers:",  # a label needs something after it
-    ],
-)
-def test_fingerprint_shape_is_empty_without_two_kept_words(text):
-    assert shape_of(text, 4) == ""
-
-
-def test_fingerprint_shape_is_not_an_exact_fingerprint():
-    text = "three min read"
-    assert shape_fingerprint(shape_of(text, 4)) != exact_fingerprint(normalise(text))
 
 
 def test_fingerprint_chinese_paragraph_gets_character_kgrams():

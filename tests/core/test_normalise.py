@@ -14,8 +14,8 @@ from streams.core.normalise import normalise
         ("\u201cWe\u2019re back,\u201d she said.", "were back she said"),
         ('"We\'re back," she said.', "were back she said"),
         ("  spaced \t out\u00a0\u00a0words \n", "spaced out words"),
-        ("Fares rose 12% to \u00a34.50 in 2031", "fares rose 00 to 000 in 0000"),
-        ("Fares rose \uff11\uff12% in \u0663\u0660 days", "fares rose 00 in 00 days"),
+        ("Fares rose 12% to \u00a34.50 in 2031", "fares rose 12 to 450 in 2031"),
+        ("Fares rose \uff11\uff12% in \u0663\u0660 days", "fares rose 12 in 30 days"),
         ("STRASSE and Stra\u00dfe", "strasse and strasse"),
         ("\ufb01sh and chips", "fish and chips"),
         ("co\u00adoperate\u200b now", "cooperate now"),
@@ -33,7 +33,7 @@ def test_normalise_cases(text, expected):
 @pytest.mark.parametrize(
     ("one", "other"),
     [
-        ("It's 5 min read", "It\u2019s 9 min read"),
+        ("It's 5 min read", "It\u2019s 5 min read"),
         ("Market  closes\u00a0early", "market closes early"),
         ("Share this story!", "Share this story"),
         ("First line", "  First line  "),
@@ -41,6 +41,11 @@ def test_normalise_cases(text, expected):
 )
 def test_normalise_variants_meet(one, other):
     assert normalise(one) == normalise(other)
+
+
+@pytest.mark.parametrize(("one", "other"), [("Labour 12,345", "Labour 11,002"), ("Item 1: bread", "Item 2: bread")])
+def test_normalise_keeps_numbers_apart(one, other):
+    assert normalise(one) != normalise(other)
 
 
 def test_normalise_keeps_letters_of_other_scripts():
@@ -54,8 +59,8 @@ def test_normalise_keeps_letters_of_other_scripts():
     [
         # Chinese and Japanese: every character a token, punctuation (full-width too) dropped
         ("市政府今天宣布，公交延长运营。", "市 政 府 今 天 宣 布 公 交 延 长 运 营"),
-        ("東京都は3日、ｺﾛﾅの感染者が", "東 京 都 は 0 日 コ ロ ナ の 感 染 者 が"),
-        ("iPhone手机2024年上市", "iphone 手 机 0000 年 上 市"),
+        ("東京都は3日、ｺﾛﾅの感染者が", "東 京 都 は 3 日 コ ロ ナ の 感 染 者 が"),
+        ("iPhone手机2024年上市", "iphone 手 机 2024 年 上 市"),
         # Thai: a vowel or tone mark stays on its consonant
         ("\u0e27\u0e31\u0e19\u0e19\u0e35\u0e49", "\u0e27\u0e31 \u0e19 \u0e19\u0e35\u0e49"),
         # Korean is written with spaces between words: left as words
@@ -77,7 +82,7 @@ def test_normalise_decomposed_and_precomposed_letters_meet():
 def test_normalise_output_is_collapsed_and_has_no_ascii_punctuation(text):
     out = normalise(text)
     assert out == " ".join(out.split())
-    assert not set(out) & set(string.punctuation + string.ascii_uppercase + "123456789")
+    assert not set(out) & set(string.punctuation + string.ascii_uppercase)
 
 
 @given(st.text(alphabet=st.characters(max_codepoint=0x2FFF)))

@@ -5,7 +5,8 @@ from hypothesis import strategies as st
 from streams.core.dedup import DedupSettings
 from streams.core.fingerprint import key_paragraph
 from streams.core.models import Paragraph
-from streams.core.repeats import edit_size, find_repeats, levenshtein, shares_a_piece
+from streams.core.edits import edit_size, levenshtein, shares_a_piece
+from streams.core.repeats import find_repeats
 
 SETTINGS = DedupSettings()
 

@@ -36,6 +36,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import TopicPartition
 
 from streams import broker
+from streams.core.feedwide import state_view
 from streams.core.models import MemoryStore
 from streams.core.pipeline import PipelineSettings, Processed, process
 from streams.process import WorkerProcess
@@ -288,6 +289,7 @@ class Chaos:
         envelopes = await read_topic(bootstrap, self.output_topic)
         dead = await read_topic(bootstrap, self.dlq_topic)
         changelog = await read_topic(bootstrap, f"{self.app_id}-seen-changelog")
+        feed_changelog = await read_topic(bootstrap, f"{self.app_id}-feed-changelog")
 
         valid = {key for _, key in messages if key}
         result.articles_sent = len(valid)
@@ -324,9 +326,11 @@ class Chaos:
         stale = [uri for uri, version in last.items() if newest.get(uri) != version]
         result.stale_last_versions = len(stale)
 
-        worker_table = table_view(compact(changelog))
-        offline_table = table_view(store.data)
-        result.table_keys = len(compact(changelog))
+        # the offline store holds both states; the worker keeps them in two tables (feed: keys apart)
+        worker_table = {**table_view(compact(changelog)), **state_view(compact(feed_changelog))}
+        offline_table = {**table_view({k: v for k, v in store.data.items() if not k.startswith("feed:")}),
+                         **state_view(store.data)}
+        result.table_keys = len(compact(changelog)) + len(compact(feed_changelog))
         result.table_matches_offline = worker_table == offline_table
         if not result.table_matches_offline:
             keys = worker_table.keys() | offline_table.keys()

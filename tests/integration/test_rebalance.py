@@ -3,7 +3,7 @@
 A second worker that joins while the first is working through thousands of waiting articles
 moves partitions mid-batch; Faust drops the messages it had fetched for them. Every article must
 still come out, and the group must end with every input and by-source partition committed to its
-end, or the next restart would clean the tail again.
+end (the single-partition feed topic too), or the next restart would clean the tail again.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ async def test_rebalance_a_worker_joining_a_backlog_loses_nothing_and_commits_ev
             assert first.setdefault(key, comparable(envelope)) == comparable(envelope), key  # repeats are exact
         assert all(w.running for w in pipeline.workers)
 
-        topics = [input_topic, f"{pipeline.app_id}-by-source"]
+        topics = [input_topic, f"{pipeline.app_id}-feed", f"{pipeline.app_id}-by-source"]
         deadline = time.monotonic() + 60
         while any((lag := await _lag(bootstrap_servers, pipeline.app_id, topics)).values()) and time.monotonic() < deadline:
             await asyncio.sleep(0.5)  # polling the group's committed offsets, bounded by the deadline

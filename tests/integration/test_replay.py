@@ -240,11 +240,11 @@ async def live(bootstrap_servers, new_topic, tmp_path, consume, admin):
 
 
 async def _settled(bootstrap: str, admin, group: str, topic: str, end: int, timeout: float = 30.0) -> None:
-    """Until the worker has committed the whole input and all it re-keyed into by-source."""
+    """Until the worker has committed the whole input and all it passed on through feed and by-source."""
     async with asyncio.timeout(timeout):
         while True:
             committed = await admin.list_consumer_group_offsets(group)
-            ends = await _end_offsets(bootstrap, [f"{group}-by-source"])
+            ends = await _end_offsets(bootstrap, [f"{group}-feed", f"{group}-by-source"])
             wanted = {TopicPartition(topic, 0): end, **{tp: o for tp, o in ends.items() if o}}
             if all(tp in committed and committed[tp].offset >= o for tp, o in wanted.items()):
                 return

@@ -1,0 +1,140 @@
+"""The evidence rules of `boilerplate`: which lines of an article are furniture, given what the
+store says earlier articles of its source carried (see `boilerplate` for the rules in words).
+Pure functions of the article and that evidence; no store access."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from .fingerprint import ParagraphKey
+from .models import Paragraph, Removal
+from .templates import pinned_share, table_rows
+
+if TYPE_CHECKING:
+    from .dedup import DedupSettings
+
+SENTENCE_WORDS = 8  # t = k + w - 1 of the default winnowing: below it a line is a label or a button
+
+
+def furniture(paragraph: Paragraph, fingerprint: int, similarity: float) -> Removal:
+    hexadecimal = f"{fingerprint:016x}"
+    return Removal(paragraph.index, paragraph.text, "boilerplate", None, hexadecimal, round(similarity, 4))
+
+
+def decide(
+    paragraphs: Sequence[Paragraph],
+    keys: Sequence[ParagraphKey],
+    candidates: Sequence[int],
+    templates: dict[int, tuple[tuple[int, bool], ...]],
+    evidence: dict[int, dict[int, bool]],
+    excluded: set[int],
+    feedwide: set[int],
+    settings: DedupSettings,
+) -> tuple[dict[int, Removal], set[int], list[int]]:
+    """The evidence rules (module docstring): table rows and related articles first, then the
+    edge zone, then the bar each line must reach. Also returns the articles this one is a copy
+    of (`excluded`, and an earlier article that carried most of its sentences), and the
+    positions in its edge zone, which its entries mark for later articles."""
+    long_words = settings.long_words
+    rows = table_rows([paragraph.text if key.figures else None for paragraph, key in zip(paragraphs, keys)])
+    stories, copied = related_articles(keys, candidates, evidence, settings)
+    copied |= excluded
+    related = stories | copied
+
+    tallies: dict[int, tuple[int, int]] = {}  # fingerprint -> (unrelated articles, of them at an edge)
+    for fingerprint, others in evidence.items():
+        if others or fingerprint in feedwide:
+            every = edge = int(fingerprint in feedwide)
+            for other, at_edge in others.items():
+                if other not in related:
+                    every += 1
+                    edge += at_edge
+            tallies[fingerprint] = (every, edge)
+
+    def count(fingerprint: int, at_edge: bool) -> int:
+        return tallies.get(fingerprint, (0, 0))[at_edge]
+
+    evidenced = [
+        count(keys[p].fingerprint, False) > 0 or any(count(f, False) for f, _ in templates.get(p, ()))
+        for p in candidates
+    ]
+    zone = edge_zone(evidenced, settings.edge_allowance)
+
+    removed: dict[int, Removal] = {}
+    for order, position in enumerate(candidates):
+        if position in rows:
+            continue  # a table's rows are the story, whatever recurs
+        key = keys[position]
+        long = key.words >= long_words
+        # at an edge, one earlier article that also carried the line at an edge is enough
+        edge_rule = zone[order] and not long
+        if edge_rule and count(key.fingerprint, True) >= settings.short_min_articles:
+            removed[position] = furniture(paragraphs[position], key.fingerprint, 1.0)
+            continue
+        needed = settings.long_min_articles if long else settings.inner_min_articles
+        if count(key.fingerprint, False) >= needed:
+            removed[position] = furniture(paragraphs[position], key.fingerprint, 1.0)
+            continue
+        for fingerprint, strong in templates.get(position, ()):
+            if zone[order]:
+                at_edge = count(fingerprint, True)
+                if at_edge >= (settings.template_min_articles if strong else settings.inner_min_articles - 1):
+                    removed[position] = furniture(paragraphs[position], fingerprint, pinned_share(paragraphs[position].text))
+                    break
+            if count(fingerprint, False) >= needed:
+                removed[position] = furniture(paragraphs[position], fingerprint, pinned_share(paragraphs[position].text))
+                break
+    return removed, copied, [p for order, p in enumerate(candidates) if zone[order]]
+
+
+def related_articles(
+    keys: Sequence[ParagraphKey],
+    candidates: Sequence[int],
+    evidence: dict[int, dict[int, bool]],
+    settings: DedupSettings,
+) -> tuple[set[int], set[int]]:
+    """Earlier articles of the source that tell the same story as this one, so that what they
+    share with it is reuse, not furniture: (earlier stories of a running story, which carried
+    one of our long paragraphs; the original of a copy, the one article that carried most of
+    our sentences, at least two). Lines already carried widely (`long_min_articles` articles)
+    are furniture and say nothing about relations; nor do lines under `SENTENCE_WORDS` words."""
+    carried: Counter[int] = Counter()  # article -> how many of our sentences it carried
+    sentences = 0  # our paragraphs long enough to be sentences of a story, not a button or a label
+    stories: set[int] = set()
+    for position in candidates:
+        key = keys[position]
+        if key.words < SENTENCE_WORDS:
+            continue
+        sentences += 1
+        articles = evidence[key.fingerprint]
+        if not articles or len(articles) >= settings.long_min_articles:
+            continue
+        carried.update(articles.keys())
+        if key.words >= settings.long_words:
+            stories.update(articles)
+    copied: set[int] = set()
+    if carried:
+        # the most, ties to the smallest id: the same answer in every process
+        original, count = min(carried.items(), key=lambda item: (-item[1], item[0]))
+        if count >= 2 and 2 * count > sentences:
+            copied.add(original)
+    return stories, copied
+
+def edge_zone(evidenced: Sequence[bool], allowance: int) -> list[bool]:
+    """Whether each candidate sits at an edge of the article: at most `allowance` paragraphs
+    without any evidence lie between it and the top, or between it and the bottom. Furniture
+    sits in runs at the top and bottom (a standfirst or a first-time line may sit between);
+    a line reused in the middle of a story has the story around it."""
+    total = len(evidenced)
+    fresh_before = [0] * total
+    running = 0
+    for order, seen in enumerate(evidenced):
+        fresh_before[order] = running
+        running += not seen
+    zone = []
+    for order, seen in enumerate(evidenced):
+        fresh_after = running - fresh_before[order] - (not seen)
+        zone.append(min(fresh_before[order], fresh_after) <= allowance)
+    return zone
