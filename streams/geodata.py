@@ -24,7 +24,8 @@ from streams.core.places import ALIAS_CITY, Place, PlaceIndex, fold
 CITIES = "cities15000.json"
 # Short forms newsrooms write for countries whose GeoNames/ISO names are longer.
 COUNTRY_ALIASES = {
-    "US": ("U.S.", "US", "USA", "U.S.A.", "America", "United States of America"),
+    # Not "America": in Latin American copy it is the continent ("nuestra America").
+    "US": ("U.S.", "US", "USA", "U.S.A.", "United States of America"),
     "GB": ("Britain", "Great Britain", "UK", "U.K."),
     "NL": ("Netherlands", "Holland"),
     "CZ": ("Czech Republic",),

@@ -10,9 +10,9 @@ from typing import Any, Mapping, Sequence, TypedDict
 
 from .. import __version__
 from .entities import ninjs_subjects
-from .places import geojson
 from .models import Article, DedupResult, Entity
 from .paragraphs import is_article_text
+from .places import geojson
 
 
 class Origin(TypedDict, total=False):
