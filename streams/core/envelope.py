@@ -12,6 +12,7 @@ from .. import __version__
 from .entities import ninjs_subjects
 from .models import Article, DedupResult, Entity
 from .paragraphs import is_article_text
+from .places import geojson
 
 
 class Origin(TypedDict, total=False):
@@ -59,6 +60,10 @@ def entity_record(entity: Entity) -> dict[str, Any]:
     }
     if entity.uri:
         record["uri"] = entity.uri
+    if entity.roles:
+        record["roles"] = list(entity.roles)
+    if entity.point is not None:
+        record["geoJSON"] = geojson(entity.point)
     return record
 
 
