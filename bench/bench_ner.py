@@ -6,6 +6,10 @@ cache, next to a standalone `nlp.pipe` over the same texts (NER only, and the fu
 Texts come from --source (ninjs JSON lines, read at run time; default: the dev NER set when it
 exists) or are generated. The feed mimics a wire: background paragraphs reused across articles,
 and some articles re-sent (updates, syndication). Writes bench/out/ner.json and prints a table.
+
+Variants run round robin (one timed run of each in turn), and the extractor also runs with issue
+14's rules and place links switched off: their cost is a ratio measured in the same run. The
+GeoNames index's memory is measured in fresh interpreters.
 """
 
 from __future__ import annotations
@@ -97,13 +101,52 @@ def timed(run, repeat: int) -> list[float]:
     return seconds
 
 
+PLACE_MEMORY = """
+import json, resource, sys, time, tracemalloc
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize()
+traced = sys.argv[1] == "traced"  # tracemalloc's own bookkeeping inflates RSS: one run each way
+if __name__ == "__main__":
+    before = rss()
+    if traced:
+        tracemalloc.start()
+    start = time.perf_counter()
+    from streams.geodata import place_index
+    index = place_index()
+    out = {"load_seconds": round(time.perf_counter() - start, 2), "rss_mib": round((rss() - before) / 2**20, 1),
+           "cities": len(index.cities), "city_aliases": len(index.city_aliases)}
+    if traced:
+        retained, peak = tracemalloc.get_traced_memory()
+        out = {"retained_mib": round(retained / 2**20, 1), "peak_mib": round(peak / 2**20, 1)}
+    print(json.dumps(out))
+"""
+
+
+def place_memory() -> dict | None:
+    """The GeoNames index's memory in a fresh interpreter (this one holds models): RSS growth of
+    loading it, and (in a second run, under tracemalloc) the bytes it keeps."""
+    import subprocess
+
+    out: dict = {}
+    try:
+        for mode in ("rss", "traced"):
+            done = subprocess.run([sys.executable, "-c", PLACE_MEMORY, mode], capture_output=True, text=True,
+                                  check=True, cwd=Path(__file__).resolve().parents[1])
+            out.update(json.loads(done.stdout))
+    except (subprocess.CalledProcessError, ValueError):  # a checkout without place data
+        return None
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=400, help="articles in the feed")
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs per variant (median reported)")
+    parser.add_argument("--repeat", type=int, default=4, help="timed runs per variant (median reported; even: both orders)")
     parser.add_argument("--batch", type=int, default=64, help="articles per extract_many call")
     parser.add_argument("--source", type=Path, default=DEV_NER if DEV_NER.exists() else None)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--model", default=NerSettings().model, help="spaCy package or model directory")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
 
@@ -114,9 +157,10 @@ def main() -> None:
     total_words = words(feed)
     distinct = len(set(texts))
 
-    settings = NerSettings(processes=0)  # `.nlp` in this process
+    settings = NerSettings(model=args.model, processes=0)  # `.nlp` in this process
     cached = load_extractor(settings)
-    uncached = EntityExtractor(cached.nlp, cached.gazetteer, NerSettings(cache_size=0))
+    linking = {"places": cached.places} if hasattr(cached, "places") else {}  # the baseline had none
+    uncached = EntityExtractor(cached.nlp, cached.gazetteer, NerSettings(model=args.model, cache_size=0), **linking)
     ner_only = spacy.load(settings.model, exclude=list(EXCLUDED))
     full = spacy.load(settings.model)
     batches = [feed[i:i + args.batch] for i in range(0, len(feed), args.batch)]
@@ -129,24 +173,48 @@ def main() -> None:
         cached.cache.entries.clear()  # every run starts cold: the feed's own repeats are the hits
         extract(cached)
 
+    def without_issue_14() -> None:
+        """The same extractor with the rules and place links of issue 14 off: the baseline."""
+        from streams.core import rules
+
+        places = cached.places
+        rules.disabled.update(n for n, half in rules.DESIGNED_ON.items() if half != "dev")
+        cached.places = None
+        try:
+            fresh_cache_run()
+        finally:
+            rules.disabled.clear()
+            cached.places = places
+
     variants = {
         "nlp.pipe, full pipeline": lambda: list(full.pipe(texts, batch_size=settings.batch_size)),
         "nlp.pipe, ner only": lambda: list(ner_only.pipe(texts, batch_size=settings.batch_size)),
         "extractor, no cache": lambda: extract(uncached),
-        "extractor, paragraph cache": fresh_cache_run,
     }
-    results = {}
-    for name, run in variants.items():
+    variants["extractor, paragraph cache"] = fresh_cache_run
+    if hasattr(cached, "places"):
+        variants["extractor, paragraph cache, without issue 14"] = without_issue_14
+    for run in variants.values():
         run()  # warm-up: lazy allocations, first-batch costs
-        seconds = timed(run, args.repeat)
-        median = statistics.median(seconds)
-        results[name] = {"seconds": [round(s, 4) for s in seconds], "median_seconds": round(median, 4),
+    # Round robin, so that a noisy neighbour slows every variant alike rather than one, in the
+    # reverse order every other round: a run is faster or slower after some variants than after
+    # others (0.81 against 1.01 for the issue 14 ratio, order one way or the other).
+    seconds: dict[str, list[float]] = {name: [] for name in variants}
+    for round_ in range(args.repeat):
+        for name, run in list(variants.items())[::-1 if round_ % 2 else 1]:
+            seconds[name] += timed(run, 1)
+    results = {}
+    for name, runs in seconds.items():
+        median = statistics.median(runs)
+        results[name] = {"seconds": [round(s, 4) for s in runs], "median_seconds": round(median, 4),
                          "words_per_second": round(total_words / median)}
     cached.cache.hits = cached.cache.misses = 0
     fresh_cache_run()
     hit_ratio = cached.cache.hits / max(1, cached.cache.hits + cached.cache.misses)
 
+    places = place_memory()
     report = {
+        "place_data": places,
         "feed": {"articles": len(feed), "texts": len(texts), "distinct_texts": distinct, "words": total_words,
                  "source": str(args.source) if args.source else "generated", "seed": args.seed},
         "cache_hit_ratio": round(hit_ratio, 4),
@@ -154,6 +222,10 @@ def main() -> None:
         "env": {"python": platform.python_version(), "spacy": spacy.__version__, "model": settings.model,
                 "cpus": os.cpu_count(), "machine": platform.machine(), "repeat": args.repeat},
     }
+    base = results.get("extractor, paragraph cache, without issue 14")
+    if base:
+        report["issue_14_throughput_ratio"] = round(
+            results["extractor, paragraph cache"]["words_per_second"] / base["words_per_second"], 3)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
 
@@ -162,6 +234,14 @@ def main() -> None:
     print(f"{'variant':30} {'median s':>9} {'words/s':>9}")
     for name, r in results.items():
         print(f"{name:30} {r['median_seconds']:9.2f} {r['words_per_second']:9d}")
+    base = results.get("extractor, paragraph cache, without issue 14")
+    if base:
+        ratio = results["extractor, paragraph cache"]["words_per_second"] / base["words_per_second"]
+        print(f"throughput with issue 14's rules and place links / without them, same run: {ratio:.3f}")
+    if places:
+        print(f"place data (GeoNames index, once per process): RSS +{places['rss_mib']} MiB, "
+              f"{places['retained_mib']} MiB retained (tracemalloc; {places['peak_mib']} MiB at the peak), "
+              f"{places['load_seconds']} s to load (in a spawned child, before the model loads)")
     print(f"wrote {args.out}")
 
 

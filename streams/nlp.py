@@ -15,6 +15,7 @@ from pathlib import Path
 
 import xxhash
 
+from streams.core import rules
 from streams.core.casing import add_dateline_places, case_forms, recase
 from streams.core.entities import TaggedSpan, merge_entities, repeat_mentions, trim_span
 from streams.core.gazetteer import (
@@ -26,7 +27,10 @@ from streams.core.gazetteer import (
     shipped_entries,
 )
 from streams.core.languages import served_languages
+from streams.core.mentions import ItemMetadata, refine
 from streams.core.models import Entity, Mention, MentionField
+from streams.core.places import PlaceIndex, link_places
+from streams.geodata import place_index
 
 # The `ner` component of the en_core_web_* models embeds its own tok2vec, so the rest of the
 # pipeline is dead weight for entities (and the parser is most of the run time).
@@ -68,13 +72,16 @@ class NerSettings:
 def load_extractor(settings: NerSettings) -> EntityExtractor:
     """Load the model (here, or in `settings.processes` children) and the gazetteer; raise
     `ModelMissing` or `GazetteerError` right away."""
+    # The place index (once per process, cached) is built in a spawned child of its own before
+    # the model's pool starts: one spawn at a time. Linking runs here, never in the model's pool.
+    places = place_index()
     if settings.processes == 0:
         nlp, gazetteer = load_nlp(settings)
-        return EntityExtractor(nlp, gazetteer, settings)
+        return EntityExtractor(nlp, gazetteer, settings, places=places)
     from .nlp_pool import ModelPool
 
     gazetteer = build_gazetteer(shipped_entries() + _user_entries(settings.gazetteer))  # bad file: fail here first
-    return EntityExtractor(None, gazetteer, settings, pool=ModelPool(settings, settings.processes))
+    return EntityExtractor(None, gazetteer, settings, pool=ModelPool(settings, settings.processes), places=places)
 
 
 def load_nlp(settings: NerSettings):
@@ -157,9 +164,11 @@ class ParagraphCache:
 
 
 class EntityExtractor:
-    def __init__(self, nlp, gazetteer: Gazetteer, settings: NerSettings, pool=None) -> None:
+    def __init__(self, nlp, gazetteer: Gazetteer, settings: NerSettings, pool=None,
+                 places: PlaceIndex | None = None) -> None:
         self.nlp = nlp  # None when `pool` (a `streams.nlp_pool.ModelPool`) runs the model
         self.pool = pool
+        self.places = places  # None: no GeoNames links
         self.gazetteer = gazetteer
         self.settings = settings
         self.languages = settings.languages
@@ -173,21 +182,28 @@ class EntityExtractor:
     def extract(self, headline: str, paragraphs: Sequence[str]) -> list[Entity]:
         return self.extract_many([(headline, paragraphs)])[0]
 
-    def extract_many(self, items: Sequence[tuple[str, Sequence[str]]]) -> list[list[Entity]]:
-        """Entities per article. Body offsets index `"\\n\\n".join(paragraphs)`; headline offsets
-        index the headline."""
-        plans = [_plan(headline, paragraphs) for headline, paragraphs in items]
+    def extract_many(self, items: Sequence[tuple[str, Sequence[str]] | tuple[str, Sequence[str], ItemMetadata]]) -> list[list[Entity]]:
+        """Entities per article, from (headline, paragraphs[, metadata]). Body offsets index
+        `"\\n\\n".join(paragraphs)`; headline offsets index the headline."""
+        plans = [_plan(item[0], item[1]) for item in items]
         with self._lock:
             spans = self._model_spans([unit.model_text[:MAX_TEXT] for plan in plans for unit in plan])
         out = []
         position = 0
-        for plan in plans:
+        for item, plan in zip(items, plans):
             tagged: list[TaggedSpan] = []
             for unit in plan:
                 tagged.extend(_tag(unit, spans[position]))
                 position += 1
-            tagged += repeat_mentions([(u.field, u.offset, u.text) for u in plan], tagged)
-            out.append(merge_entities(tagged, self.gazetteer))
+            units = [(u.field, u.offset, u.text) for u in plan]
+            tagged = refine(units, tagged, item[2] if len(item) > 2 else ItemMetadata())
+            if rules.on("repeats"):
+                tagged += repeat_mentions(units, tagged)
+            entities = merge_entities(tagged, self.gazetteer)
+            if self.places is not None:
+                texts = {"headline": item[0], "body": "\n\n".join(item[1])}
+                entities = link_places(entities, self.places, texts)
+            out.append(entities)
         return out
 
     def _model_spans(self, texts: list[str]) -> list[tuple[RawSpan, ...]]:
@@ -232,23 +248,28 @@ class _Unit:
 
 
 def _plan(headline: str, paragraphs: Sequence[str]) -> list[_Unit]:
-    forms = case_forms([headline, *paragraphs])
-    units = [_Unit("headline", 0, headline, recase(headline, forms))] if headline.strip() else []
+    forms = case_forms([headline, *paragraphs]) if rules.on("recase") else None
+
+    def model_text(text: str) -> str:
+        return text if forms is None else recase(text, forms)
+
+    units = [_Unit("headline", 0, headline, model_text(headline))] if headline.strip() else []
     offset = 0
     for i, paragraph in enumerate(paragraphs):
         if paragraph.strip():
-            units.append(_Unit("body", offset, paragraph, recase(paragraph, forms), i == 0))
+            units.append(_Unit("body", offset, paragraph, model_text(paragraph), i == 0))
         offset += len(paragraph) + 2  # the "\n\n" joining paragraphs in the body
     return units
 
 
 def _tag(unit: _Unit, spans: tuple[RawSpan, ...]) -> list[TaggedSpan]:
     out = []
-    if unit.opens_body:
+    if unit.opens_body and rules.on("dateline"):
         spans = tuple(add_dateline_places(unit.text, spans))
     for start, end, label, key in spans:
         # Gazetteer spans are exactly what the user listed: never trimmed.
-        for s, e in [(start, end)] if key else trim_span(unit.text, start, end, label):
+        whole = key or not rules.on("trim")
+        for s, e in [(start, end)] if whole else trim_span(unit.text, start, end, label):
             mention = Mention(unit.text[s:e], unit.offset + s, unit.offset + e, unit.field)
             out.append(TaggedSpan(mention, label, key or None))
     return out

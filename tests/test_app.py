@@ -241,7 +241,7 @@ class _Extractor:
     languages = ("en",)
 
     def extract_many(self, items):
-        if any(headline == "poison" for headline, _ in items):
+        if any(item[0] == "poison" for item in items):  # (headline, paragraphs, metadata)
             raise RuntimeError("the model failed on this text")
         return [[Entity("Desk", "ORG", (Mention("Desk", 0, 4, "body"),))] for _ in items]
 

@@ -96,6 +96,29 @@ def test_nlp_seed_article_entities(extractor):
     islamic_state = by_name["Islamic State"]
     assert (islamic_state.type, islamic_state.aliases) == ("ORG", ("IS",))
     assert islamic_state.uri == "http://www.wikidata.org/entity/Q2429253"
+    mosul = by_name["Mosul"]
+    assert (mosul.uri, mosul.point) == ("https://sws.geonames.org/99072/", (43.11889, 36.335))
+    assert by_name["Iraqi"].uri == "https://sws.geonames.org/99237/"  # NORP -> its country
+
+
+def test_nlp_demo_feed_has_no_outlet_as_person_and_no_title_in_a_name(extractor):
+    from streams.core.mentions import ROLE_HEADS
+    from streams.core.models import MemoryStore
+    from streams.core.pipeline import PipelineSettings, process
+
+    lines = (EXAMPLES / "articles.jsonl").read_bytes().splitlines()
+    outcomes = process([(line, {"file": "articles.jsonl", "line": i}) for i, line in enumerate(lines, 1)],
+                       MemoryStore(), PipelineSettings(), extractor)
+    envelopes = [o.envelope for o in outcomes]
+    outlets = {e["source"] for e in envelopes}
+    people = [(e["source"], ent) for e in envelopes for ent in e["entities"] if ent["type"] == "PERSON"]
+    assert people and not [ent for _, ent in people if ent["name"] in outlets]
+    assert not [m["text"] for _, ent in people for m in ent["mentions"]
+                if m["text"].split()[0].casefold() in ROLE_HEADS]
+    roles = {ent["name"]: ent.get("roles") for _, ent in people}
+    assert roles["Pieter de Vries"] == ["Councillor"] and roles["Tomas Brennan"] == ["Mayor"]
+    gazette = [ent for e in envelopes for ent in e["entities"] if ent["name"] == "Harbour Gazette"]
+    assert gazette and {ent["type"] for ent in gazette} == {"ORG"}
 
 
 def test_nlp_gazetteer_finds_names_the_model_misses(extractor):

@@ -33,7 +33,7 @@ pytestmark = pytest.mark.skipif(not (EVAL / "score.py").exists(), reason=f"no ev
 # cold floors are the measured 0.946 / 0.907 less a margin.
 DEDUP_COLD = {"precision": 0.99, "recall": 0.95, "exact": 0.92}
 DEDUP_WARM = {"precision": 0.99, "recall": 0.99, "exact": 0.97}
-NER_F1 = 0.70
+NER_F1 = 0.76  # measured 0.784 (bench/README.md, "Entities")
 
 
 def score(mode: str, gold: Path, output: bytes, tmp_path: Path) -> dict:

@@ -11,6 +11,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
+
+from streams.core import rules
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 _RUN_GAP = re.compile(r"[\s\-–—&/'.]*")
@@ -20,6 +23,7 @@ _DATELINE = re.compile(  # [byline] PLACE[, PLACE][, Region] date | (Agency) | d
     r"(?=(?:,\s*[A-Z][a-z][\w.]*(?:\s+[A-Z][\w.]*)*)?\s*,?\s*"
     r"(?:\d|\(|[-–—]\s|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+\d))"
 )
+_REGION = re.compile(r",\s*(?!(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+\d)(?P<region>[A-Z][a-z][\w.]*(?:\s+[A-Z][\w.]*)*)(?=\s*,?\s*(?:\d|\(|[-–—]\s))")
 _PLACE_PART = re.compile(r"[^,\s][^,]*")
 # What ends a sentence or opens a quote, right before a word; checked on a short window.
 _SENTENCE_BREAK = re.compile(r"(?:[.!?:;][\"'’”)]*\s+|[\"“‘]\s*)$")
@@ -46,14 +50,16 @@ def starts_sentence(text: str, pos: int) -> bool:
     return _SENTENCE_BREAK.search(head) is not None
 
 
-def shouted_words(text: str) -> list[tuple[int, int]]:
-    """(start, end) of the ALL-CAPS words that are shouting rather than acronyms."""
+@lru_cache(maxsize=4096)
+def shouted_words(text: str) -> tuple[tuple[int, int], ...]:
+    """(start, end) of the ALL-CAPS words that are shouting rather than acronyms. Cached: case
+    forms, recasing and repeat search each ask it of every text of an article."""
     words = list(_WORD.finditer(text))
     caps = [m for m in words if m.group().isupper()]
     long_words = [m for m in words if len(m.group()) >= 2]
     long_caps = [m for m in caps if len(m.group()) >= 2]
     if len(long_caps) >= 2 and len(long_caps) >= SHOUTED_SHARE * len(long_words):
-        return [m.span() for m in caps]
+        return tuple(m.span() for m in caps)
     out: set[tuple[int, int]] = set()
     run: list[re.Match] = []
     for m in [*words, None]:
@@ -69,7 +75,7 @@ def shouted_words(text: str) -> list[tuple[int, int]]:
     if dateline:
         start = dateline.start("place")
         out.update(m.span() for m in _WORD.finditer(text, start, dateline.end("place")))
-    return sorted(out)
+    return tuple(sorted(out))
 
 
 def dateline_places(text: str) -> list[tuple[int, int]]:
@@ -78,8 +84,12 @@ def dateline_places(text: str) -> list[tuple[int, int]]:
     dateline = _DATELINE.match(text)
     if dateline is None:
         return []
-    return [(m.start(), m.start() + len(m.group().rstrip()))
-            for m in _PLACE_PART.finditer(text, dateline.start("place"), dateline.end("place"))]
+    places = [(m.start(), m.start() + len(m.group().rstrip()))
+              for m in _PLACE_PART.finditer(text, dateline.start("place"), dateline.end("place"))]
+    region = _REGION.match(text, dateline.end("place"))
+    if region and rules.on("dateline_region"):
+        places.append(region.span("region"))
+    return places
 
 
 def add_dateline_places(text: str, spans: Sequence[tuple[int, int, str, str]]) -> list[tuple[int, int, str, str]]:

@@ -13,6 +13,7 @@ from .entities import ninjs_subjects
 from .models import Article, DedupResult, Entity
 from .ninjs import Item, source_of
 from .paragraphs import is_article_text
+from .places import geojson
 
 
 class Origin(TypedDict, total=False):
@@ -60,6 +61,10 @@ def entity_record(entity: Entity) -> dict[str, Any]:
     }
     if entity.uri:
         record["uri"] = entity.uri
+    if entity.roles:
+        record["roles"] = list(entity.roles)
+    if entity.point is not None:
+        record["geoJSON"] = geojson(entity.point)
     return record
 
 

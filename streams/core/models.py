@@ -60,7 +60,9 @@ class Entity:
     type: str  # spaCy label: PERSON, ORG, GPE, LOC, NORP, ...
     mentions: tuple[Mention, ...]
     aliases: tuple[str, ...] = ()  # other surface forms merged into this entity
-    uri: str | None = None  # e.g. a Wikidata IRI from the gazetteer
+    uri: str | None = None  # a Wikidata IRI from the gazetteer, a GeoNames IRI for a place
+    roles: tuple[str, ...] = ()  # titles and roles written before the name ("Councillor")
+    point: tuple[float, float] | None = None  # (longitude, latitude) of a linked place
 
 
 class SeenStore(Protocol):

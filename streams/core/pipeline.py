@@ -20,6 +20,7 @@ from .dedup import DedupSettings, deduplicate
 from .envelope import Origin, build_envelope, dead_letter, passed_envelope
 from .feedwide import FeedFindings, FeedSettings, observe
 from .languages import NER_DISABLED, ner_status
+from .mentions import ItemMetadata
 from .models import Article, DedupResult, Entity, SeenStore
 from .ninjs import InputSettings, InvalidInput, Item, Limits, decode, read_item, to_article
 from .ninjs.item import KILLED
@@ -28,7 +29,7 @@ from .ninjs.item import KILLED
 class Extractor(Protocol):
     languages: tuple[str, ...]  # primary language subtags the model serves; "*": any
 
-    def extract_many(self, items: Sequence[tuple[str, Sequence[str]]]) -> list[list[Entity]]: ...
+    def extract_many(self, items: Sequence[tuple[str, Sequence[str], ItemMetadata]]) -> list[list[Entity]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,9 +138,16 @@ def enrich(extractor: Extractor | None, prepared: Sequence[Prepared]) -> list[En
     if extractor is None:
         return [Enrichment([], dict(NER_DISABLED)) for _ in prepared]
     statuses = [ner_status(p.article.ninjs.get("language"), extractor.languages) for p in prepared]
-    texts = [(p.article.headline, [k.text for k in p.result.kept]) for p, s in zip(prepared, statuses) if s["ran"]]
+    texts = [(p.article.headline, [k.text for k in p.result.kept], item_metadata(p.article))
+             for p, s in zip(prepared, statuses) if s["ran"]]
     found = iter(extractor.extract_many(texts) if texts else ())
     return [Enrichment(next(found) if status["ran"] else [], status) for status in statuses]
+
+
+def item_metadata(article: Article) -> ItemMetadata:
+    """What the item says about itself, for entity rules: its outlet and its byline."""
+    by = article.ninjs.get("by")
+    return ItemMetadata(source=article.source, by=by if isinstance(by, str) else "")
 
 
 def finish(prepared: Prepared, enrichment: Enrichment, processed_at: datetime | None = None) -> Processed:

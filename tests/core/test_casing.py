@@ -57,7 +57,8 @@ def test_casing_shouted_words_are_runs_headlines_and_datelines(text, shouted):
         ("OSLOVIA 2031-04-02 Rain fell.", ["OSLOVIA"]),
         ("Ann Lee PORT ELLIS, NORLAND 2031-04-02 Rain.", ["PORT ELLIS", "NORLAND"]),
         ("KESTREL BAY (Newswire) - Rain fell.", ["KESTREL BAY"]),
-        ("EL-MINA, Upper Valley 2031-04-02 Rain.", ["EL-MINA"]),
+        ("EL-MINA, Upper Valley 2031-04-02 Rain.", ["EL-MINA", "Upper Valley"]),  # city, region
+        ("MANCHESTER, England 1996-08-31 Results", ["MANCHESTER", "England"]),
         ("OSLOVIA, March 3 - Rain fell.", ["OSLOVIA"]),
         ("NATO said on Monday it would act.", []),
         ("The US said 12 ships sailed.", []),

@@ -127,7 +127,7 @@ def test_entities_merge_acronym_into_its_expansion(full, label, acronym):
 
 
 def test_entities_same_surface_in_capitals_is_one_entity_named_in_mixed_case():
-    spans = spans_in("KETTERING WIN", ("KETTERING", "GPE"), field="headline") + spans_in(
+    spans = spans_in("KETTERING WIN", ("KETTERING", "ORG"), field="headline") + spans_in(
         "Kettering won. Kettering are top.", ("Kettering", "ORG"), ("Kettering", "ORG"))
     [entity] = merge_entities(spans)
     assert (entity.name, entity.type, entity.aliases) == ("Kettering", "ORG", ("KETTERING",))
@@ -141,17 +141,32 @@ def test_entities_same_surface_in_capitals_is_one_entity_named_in_mixed_case():
         (["ORG", "PERSON", "PERSON"], "PERSON"),
     ],
 )
-def test_entities_type_is_the_majority_vote(labels, expected):
+def test_entities_one_surface_is_one_entity_typed_by_majority_vote(labels, expected):
     text = " ".join(["Isler spoke."] * len(labels))
     found = spans_in(text, *[("Isler", label) for label in labels])
     assert [e.type for e in merge_entities(found)] == [expected]
 
 
+@pytest.mark.parametrize(
+    ("labels", "expected"),
+    [
+        (["PERSON", "ORG"], "PERSON"),  # a tie goes to the fullest mention
+        (["PERSON", "ORG", "ORG"], "ORG"),
+    ],
+)
+def test_entities_short_form_joined_entity_takes_the_majority_type(labels, expected):
+    full, *shorts = labels
+    text = "Anna Isler spoke. " + " ".join(["Isler spoke."] * len(shorts))
+    found = spans_in(text, ("Anna Isler", full), *[("Isler", label) for label in shorts])
+    assert [e.type for e in merge_entities(found)] == [expected]
+
+
 def test_entities_repeats_do_not_vote():
-    text = "Corvina said. Corvina agreed. Corvina left."
-    spans = spans_in(text, ("Corvina", "ORG"), ("Corvina", "PERSON"))
-    echo = TaggedSpan(Mention("Corvina", 30, 37, "body"), "PERSON", votes=False)
-    assert [e.type for e in merge_entities([*spans, echo])] == ["ORG"]
+    text = "Anna Corvina said. Corvina agreed. Corvina left. Corvina won."
+    spans = spans_in(text, ("Anna Corvina", "PERSON"), ("Corvina", "ORG"))
+    echoes = [TaggedSpan(Mention("Corvina", s, s + 7, "body"), "ORG", votes=False)
+              for s in (text.index("Corvina left"), text.index("Corvina won"))]
+    assert [e.type for e in merge_entities([*spans, *echoes])] == ["PERSON"]
 
 
 def test_entities_gazetteer_key_gives_name_label_and_uri():
@@ -256,3 +271,15 @@ def test_entities_core_never_imports_spacy():
             "print('spacy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("text", "surface", "expected"),
+    [
+        ("WARSAW 1996-08-30 The National Bank of Poland said.", "The National Bank of Poland", ["National Bank of Poland"]),
+        ("OSLO (Newswire) - The Corvina Group said.", "The Corvina Group", ["Corvina Group"]),
+        ("He flew to The Hague in 1996 and The Hague ruled.", "The Hague", ["The Hague"]),
+    ],
+)
+def test_entities_the_after_a_dateline_opens_a_sentence(text, surface, expected):
+    assert cut(text, surface, "ORG") == expected

@@ -62,7 +62,7 @@ class _Recording:
         self.seen: list[str] = []
 
     def extract_many(self, items):
-        self.seen += [headline for headline, _ in items]
+        self.seen += [item[0] for item in items]  # (headline, paragraphs, metadata)
         return [[Entity("Oslo", "GPE", (Mention("Oslo", 0, 4, "headline"),))] for _ in items]
 
 
