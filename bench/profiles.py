@@ -117,7 +117,8 @@ def core_stages(stream: Stream, articles: int = 300) -> dict:
     from streams.core.envelope import build_envelope
     from streams.core.languages import NER_RAN
     from streams.core.models import MemoryStore
-    from streams.core.ninjs import decode, parse_article, to_ninjs31, validate
+    from streams.core.ninjs import decode, parse_article
+    from streams.core.ninjs.versions import check, detect
     from streams.core.paragraphs import select_body, split_body
     from streams.nlp import NerSettings, load_extractor
 
@@ -150,8 +151,9 @@ def core_stages(stream: Stream, articles: int = 300) -> dict:
 
     stages = {
         "decode (depth scan + json with duplicate-key hook)": best(lambda: [decode(r) for r in raws]),
-        "validate (jsonschema, ninjs 3.1)": best(lambda: [validate(to_ninjs31(d)) for d in docs]),
-        "split paragraphs": best(lambda: [split_body(select_body(d["bodies"])["value"], select_body(d["bodies"]).get("contentType")) for d in docs]),
+        "validate (jsonschema-rs, own version)": best(lambda: [check(d, *detect(d)) for d in docs]),
+        "split paragraphs": best(lambda: [split_body(select_body(d["bodies"])["value"], select_body(d["bodies"]).get("contentType"))
+                                          for d in docs]),
         "parse_article (validate + split + fields)": best(lambda: [parse_article(d) for d in docs]),
         "deduplicate": best(dedup_all),
         "ner (extract_many, cache off)": best(lambda: extractor.extract_many(items), passes=1),
@@ -163,7 +165,7 @@ def core_stages(stream: Stream, articles: int = 300) -> dict:
     }
     once = stages["decode (depth scan + json with duplicate-key hook)"] + stages["parse_article (validate + split + fields)"]
     # clean decodes and parses again but skips the schema validation route did (newsclean-checked)
-    twice = 2 * once - stages["validate (jsonschema, ninjs 3.1)"]
+    twice = 2 * once - stages["validate (jsonschema-rs, own version)"]
     worker_no_ner = twice + stages["deduplicate"] + stages["build_envelope"] + stages["orjson.dumps envelope"]
     return {
         "articles": n,

@@ -43,8 +43,8 @@ import orjson
 from .config import ConfigError, Settings, from_env
 from .core.envelope import Origin, dead_letter
 from .core.feedwide import NO_FINDINGS, FeedFindings, observe
-from .core.ninjs import InvalidInput, Limits, decode, parse_article
-from .core.pipeline import Enrichment, Extractor, Prepared, Processed, Rejected, enrich, finish, prepare
+from .core.ninjs import InvalidInput, Limits, decode, read_item, source_of, to_article
+from .core.pipeline import Enrichment, Extractor, Prepared, Processed, Rejected, Skipped, enrich, finish, prepare
 from .core.tombstone import Tombstone, tombstone
 from .delivery import KafkaApp, Outgoing, deliver
 from .metrics import Metrics
@@ -326,16 +326,18 @@ class Newsclean:
         limits = self.settings.pipeline.limits
         try:
             with Deadline(limits.max_article_seconds):
-                article = parse_article(decode(raw, limits), _timestamp(message), limits)
+                # every valid item goes on, text or not: `clean` decides, in the item's stream order
+                item = read_item(decode(raw, limits), _timestamp(message), "record_timestamp", limits,
+                                 self.settings.pipeline.input)
         except Exception as exc:
             rejected = _rejection(raw, exc, limits, origin, message.key)
             self.metrics.count(rejected)
             return self._rejected(rejected)
         return Outgoing(
             self.feed_topic,
-            key=article.source.encode(),
+            key=source_of(item.ninjs).encode(),
             value=raw,
-            timestamp=article.event_time.timestamp(),
+            timestamp=item.event_time.timestamp(),
             headers=[(ORIGIN_HEADER, orjson.dumps(origin)), (INPUT_TIME_HEADER, str(message.timestamp or "").encode()),
                      (CHECKED_HEADER, b"1")],
             instead=lambda exc: self._dead_letter(raw, _refused("the article", len(raw), exc), origin, message.key),
@@ -370,14 +372,17 @@ class Newsclean:
             try:
                 checked = _checked(message)
                 with Deadline(limits.max_article_seconds):
-                    article = parse_article(decode(raw, limits, checked), _input_time(message), limits, checked)
-                    findings = observe(article, store, self.settings.pipeline.feed)
+                    item = read_item(decode(raw, limits, checked), _input_time(message), "record_timestamp", limits,
+                                     self.settings.pipeline.input, checked)
+                    # items that are not cleaned (pictures, kills, ...) are no feed evidence
+                    findings = observe(to_article(item), store, self.settings.pipeline.feed) if item.passed_as is None else None
             except Exception as exc:
                 log.warning("feed stage skipped %s: %r", _origin_of(message), exc)
             else:
-                store.apply(message.partition, writes)
-                headers.append((FEED_HEADER, findings.encode()))
-                timestamp = article.event_time.timestamp()
+                timestamp = item.event_time.timestamp()
+                if findings is not None:
+                    store.apply(message.partition, writes)
+                    headers.append((FEED_HEADER, findings.encode()))
             sends.append(self._by_source(message, raw, timestamp, headers))
         changelog = await send_changelog(self.feed_state, writes)
         await deliver(sends, changelog)
@@ -400,7 +405,7 @@ class Newsclean:
     async def _clean_batch(self, messages: Sequence[Any]) -> None:
         limits = self.settings.pipeline.limits
         writes: dict[tuple[int, bytes], bytes | None] = {}  # the batch's table writes, for the changelog
-        outcomes: list[tuple[Prepared | Rejected | Tombstone, Any]] = []
+        outcomes: list[tuple[Prepared | Processed | Skipped | Rejected | Tombstone, Any]] = []
         for message in messages:
             self.positions[message.tp] = message.offset + 1
             if message.value is None:  # only `route` writes here: a tombstone it passed on
@@ -430,7 +435,10 @@ class Newsclean:
             if isinstance(outcome, Prepared):
                 outcome = self._finish(outcome, next(found), message)
             self.metrics.count(outcome)
-            sends.append(self._envelope(outcome, message) if isinstance(outcome, Processed) else self._rejected(outcome))
+            if isinstance(outcome, Processed):  # cleaned or passed
+                sends.append(self._envelope(outcome, message))
+            elif isinstance(outcome, Rejected):
+                sends.append(self._rejected(outcome))
         await deliver(sends, changelog)
 
     async def _entities(self, accepted: list[Prepared]) -> list[Enrichment | BaseException]:

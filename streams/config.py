@@ -14,7 +14,7 @@ from typing import Any, Mapping, TypeVar
 
 from .core.dedup import DedupSettings
 from .core.feedwide import FeedSettings
-from .core.ninjs import Limits
+from .core.ninjs import InputSettings, Limits
 from .core.pipeline import PipelineSettings
 from .logs import LEVELS
 from .nlp import NerSettings
@@ -88,7 +88,8 @@ class Settings:
 def from_env(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     _reject_unknown(env)
-    pipeline = PipelineSettings(dedup=_read(DedupSettings, env), feed=_read(FeedSettings, env), limits=_read(Limits, env))
+    pipeline = PipelineSettings(dedup=_read(DedupSettings, env), feed=_read(FeedSettings, env), limits=_read(Limits, env),
+                                input=_read(InputSettings, env))
     settings = _read(Settings, env, pipeline=pipeline, ner=_read(NerSettings, env, prefix=PREFIX + "NER_"))
     _check(settings)
     return settings
@@ -96,7 +97,8 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
 
 def known_names() -> set[str]:
     names = {PREFIX + n for n in OTHER_NAMES}
-    for cls, prefix in ((Settings, PREFIX), (DedupSettings, PREFIX), (FeedSettings, PREFIX), (Limits, PREFIX), (NerSettings, PREFIX + "NER_")):
+    for cls, prefix in ((Settings, PREFIX), (DedupSettings, PREFIX), (FeedSettings, PREFIX), (Limits, PREFIX),
+                        (InputSettings, PREFIX), (NerSettings, PREFIX + "NER_")):
         names.update(prefix + f.name.upper() for f in dataclasses.fields(cls) if f.name not in ("pipeline", "ner"))
     return names
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from .core.pipeline import Processed, Rejected
+from .core.pipeline import Passed, Processed, Rejected, Skipped
 
 
 class Metrics:
@@ -13,6 +13,8 @@ class Metrics:
         r = self.registry
         self.articles_in = Counter("newsclean_articles_in", "Input messages read", registry=r)
         self.articles_out = Counter("newsclean_articles_out", "Envelopes written to the output topic", registry=r)
+        self.passed = Counter("newsclean_passed", "Valid items written without cleaning (status passed)", ["why"], registry=r)
+        self.skipped = Counter("newsclean_skipped", "Valid items not cleaned and not written (NEWSCLEAN_NON_TEXT=skip)", ["why"], registry=r)
         self.dead_lettered = Counter("newsclean_dead_lettered", "Messages sent to the dead-letter topic", ["reason"], registry=r)
         self.tombstones = Counter("newsclean_tombstones", "Tombstones (null values) forwarded to the output topic", registry=r)
         self.paragraphs_removed = Counter("newsclean_paragraphs_removed", "Paragraphs removed", ["reason"], registry=r)
@@ -25,11 +27,17 @@ class Metrics:
         self.feed_keys = Gauge("newsclean_feed_table_keys", "Keys in the feed-wide table (links, lines) held by this worker", registry=r)
         self.linked = Counter("newsclean_articles_linked", "Envelopes with a duplicate_of link", registry=r)
 
-    def count(self, outcome: Processed | Rejected) -> None:
+    def count(self, outcome: Processed | Skipped | Rejected) -> None:
         if isinstance(outcome, Rejected):
             self.dead_lettered.labels(outcome.reason).inc()
             return
+        if isinstance(outcome, Skipped):
+            self.skipped.labels(outcome.why).inc()
+            return
         self.articles_out.inc()
+        if isinstance(outcome, Passed):
+            self.passed.labels(outcome.why).inc()
+            return
         if outcome.envelope.get("duplicate_of"):
             self.linked.inc()
         for reason in ("repeat", "near_repeat", "boilerplate"):

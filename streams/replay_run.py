@@ -32,7 +32,7 @@ from .delivery import record_time_ms
 from .core.dedup import deduplicate
 from .core.envelope import Origin
 from .core.feedwide import observe
-from .core.pipeline import Extractor, Prepared, Processed, Rejected, enrich, finish, prepare
+from .core.pipeline import Extractor, Prepared, Processed, Rejected, Skipped, enrich, finish, prepare
 from .core.tombstone import Tombstone, tombstone
 from .replay import ReplayRequest, ReplaySummary, Tally, check_names, conflict_check, identity, names_for
 from .replay_journal import ArticleStore, JournalStore, Restored, checkpoint_records, restore
@@ -211,7 +211,7 @@ class ReplayRun:
             records.append(record)
         return records
 
-    def _prepare(self, record: Any) -> Prepared | Rejected:
+    def _prepare(self, record: Any) -> Prepared | Processed | Skipped | Rejected:
         raw, origin = record.value or b"", _origin(record)
         store = ArticleStore(self.store)
         try:
@@ -244,7 +244,11 @@ class ReplayRun:
                     outcome = finish(outcome, enrichment)
                 except Exception as exc:
                     outcome = _rejection(record.value or b"", exc, self.limits, outcome.origin, record.key)
-            outgoing.append(self._envelope(outcome, record) if isinstance(outcome, Processed) else self._dead_letter(outcome))
+            if isinstance(outcome, Processed):  # cleaned or passed
+                outgoing.append(self._envelope(outcome, record))
+            elif isinstance(outcome, Rejected):
+                outgoing.append(self._dead_letter(outcome))
+            # Skipped (NEWSCLEAN_NON_TEXT=skip): nothing written; counted as read
         return outgoing
 
     async def _entities(self, accepted: list[Prepared]) -> list[Any]:

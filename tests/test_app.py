@@ -232,7 +232,8 @@ class _Event:
 
 def _article(n: int, headline: str = "Headline") -> bytes:
     return orjson.dumps({"uri": f"urn:app:{n}", "version": "1", "versionCreated": "2024-01-01T00:00:00Z",
-                         "headlines": [{"role": "main", "value": headline}], "body_text": f"Paragraph of article {n}.",
+                         "headlines": [{"role": "main", "value": headline}],
+                         "bodies": [{"role": "main", "value": f"Paragraph of article {n}."}],
                          "altIds": [{"role": "source", "value": "Desk"}]})
 
 

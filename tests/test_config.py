@@ -13,6 +13,13 @@ def test_config_defaults_and_overrides():
     assert from_env({}).output_topic == "newsclean-clean"
 
 
+def test_config_input_settings_are_read():
+    settings = from_env({"NEWSCLEAN_NON_TEXT": "skip", "NEWSCLEAN_NINJS_VERSION": "1.2", "NEWSCLEAN_URI_PREFIX": "tag:x,2024:"})
+    given = settings.pipeline.input
+    assert (given.non_text, given.ninjs_version, given.uri_prefix) == ("skip", "1.2", "tag:x,2024:")
+    assert from_env({}).pipeline.input.non_text == "pass"
+
+
 def test_config_ner_languages_default_to_en_and_read_a_list():
     assert from_env({}).ner.languages == ("en",)
     assert from_env({"NEWSCLEAN_NER_LANGUAGES": "EN, de,nb"}).ner.languages == ("en", "de", "nb")
@@ -29,6 +36,8 @@ def test_config_ner_languages_default_to_en_and_read_a_list():
         ({"NEWSCLEAN_INPUT_PATTERN": "("}, "not a regex"),
         ({"NEWSCLEAN_SECURITY_PROTOCOL": "SASL_SSL"}, "SASL needs"),
         ({"NEWSCLEAN_HORIZON_DAYS": "0"}, "invalid DedupSettings"),
+        ({"NEWSCLEAN_NON_TEXT": "drop"}, "invalid InputSettings"),
+        ({"NEWSCLEAN_NINJS_VERSION": "4.2"}, "invalid InputSettings"),
         ({"NEWSCLEAN_NER_LANGUAGES": "english,de"}, "invalid NerSettings: languages must be primary language subtags"),
         ({"NEWSCLEAN_NER_LANGUAGES": " , "}, "invalid NerSettings: languages"),
     ],

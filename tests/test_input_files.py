@@ -147,7 +147,8 @@ def test_input_files_offline_summary_counts_blank_lines(tmp_path):
     data = orjson.dumps(_article(0)) + b"\n\n\n" + orjson.dumps(_article(1)) + b"\n"
     _, _, tally = _clean(tmp_path, data)
     assert tally.blank_lines == 2
-    assert tally.summary() == "read 2 (JSON Lines; 2 blank lines skipped), wrote 2, dead-lettered 0"
+    assert tally.summary() == ("read 2 (JSON Lines; 2 blank lines skipped), wrote 2 (0 passed without cleaning), "
+                               "skipped 0, dead-lettered 0")
 
 
 def test_input_files_origin_names_the_file_and_the_start_line(tmp_path):

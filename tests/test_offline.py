@@ -34,6 +34,26 @@ def test_offline_clean_accepts_a_pretty_printed_object(tmp_path, monkeypatch):
     assert envelope["article"]["bodies"][0]["value"] == "Only paragraph."
 
 
+def test_offline_clean_passes_non_text_items_and_gives_untimed_items_the_previous_time(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("NEWSCLEAN_NER_ENABLED", "false")
+    picture = {"uri": "urn:newsclean:test:pic", "type": "picture"}
+    untimed = {k: v for k, v in ARTICLE.items() if k != "versionCreated"}
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b"\n".join(orjson.dumps(d) for d in (picture, ARTICLE, {**untimed, "uri": "urn:newsclean:test:u"})))
+    out = tmp_path / "out.jsonl"
+    assert main(["clean", str(src), "-o", str(out)]) == 0
+    envelopes = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+    assert [e["status"] for e in envelopes] == ["passed", "cleaned", "cleaned"]
+    assert [e["event_time_source"] for e in envelopes] == ["fallback", "versionCreated", "fallback"]
+    assert envelopes[0]["event_time"] == "1970-01-01T00:00:00Z"
+    assert envelopes[2]["event_time"] == envelopes[1]["event_time"]
+    assert "wrote 3 (1 passed without cleaning), skipped 0" in capsys.readouterr().err
+    monkeypatch.setenv("NEWSCLEAN_NON_TEXT", "skip")
+    assert main(["clean", str(src), "-o", str(out)]) == 0
+    assert [orjson.loads(line)["status"] for line in out.read_bytes().splitlines()] == ["cleaned", "cleaned"]
+    assert "skipped 1" in capsys.readouterr().err
+
+
 def test_offline_clean_shuts_the_ner_processes_down_before_returning(tmp_path, monkeypatch):
     # Left to the garbage collector at interpreter exit, the pool raced concurrent.futures' own
     # atexit hook, which then wrote to a closed pipe (OSError: Bad file descriptor).

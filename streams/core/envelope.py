@@ -1,5 +1,5 @@
 """The wire form of what the pipeline emits: the output envelope and the dead-letter record.
-Their JSON Schemas are schemas/envelope.schema.json and schemas/dead-letter.schema.json."""
+Their JSON Schemas are streams/schemas/envelope.schema.json and dead-letter.schema.json."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any, Mapping, Sequence, TypedDict
 from .. import __version__
 from .entities import ninjs_subjects
 from .models import Article, DedupResult, Entity
+from .ninjs import Item, source_of
 from .paragraphs import is_article_text
 from .places import geojson
 
@@ -107,6 +108,29 @@ def build_envelope(
         "event_time": iso_utc(article.event_time),
         "duplicate_of": dict(duplicate_of) if duplicate_of else None,
         "pipeline": {"name": "newsclean", "version": __version__, "processed_at": iso_utc(processed_at), "input": dict(origin)},
+        "status": "cleaned",
+        "input_version": article.input_version,
+        "unmapped": list(article.unmapped),
+        "event_time_source": article.event_time_source,
+    }
+
+
+def passed_envelope(item: Item, origin: Origin, processed_at: datetime) -> dict[str, Any]:
+    """The envelope of a valid item that is not cleaned: the item in 3.1, nothing removed, no entities."""
+    return {
+        "article": item.ninjs,
+        "entities": [],
+        "removed": [],
+        "counts": {"input_paragraphs": 0, "kept": 0, "removed": 0, "repeat": 0, "near_repeat": 0, "boilerplate": 0},
+        "source": source_of(item.ninjs),
+        "event_time": iso_utc(item.event_time),
+        "duplicate_of": None,
+        "pipeline": {"name": "newsclean", "version": __version__, "processed_at": iso_utc(processed_at), "input": dict(origin)},
+        "status": "passed",
+        "input_version": item.input_version,
+        "unmapped": list(item.unmapped),
+        "event_time_source": item.event_time_source,
+        "ner": {"ran": False, "reason": "not_text"},
     }
 
 

@@ -24,7 +24,10 @@ class Article:
     source: str  # the outlet (altIds role=source), "" when unknown
     headline: str
     paragraphs: tuple[Paragraph, ...]
-    ninjs: dict[str, Any] = field(compare=False, repr=False)  # the input, normalised to ninjs 3.1
+    ninjs: dict[str, Any] = field(compare=False, repr=False)  # the input, converted to ninjs 3.1
+    input_version: str = "3.1"  # the ninjs version the input was validated as
+    unmapped: tuple[str, ...] = ()  # input properties with no 3.1 form (not carried over)
+    event_time_source: str = "versionCreated"  # the time field, "record_timestamp" or "fallback"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,9 @@
 """The one path every message takes, in three steps that the worker and the offline mode share:
 
-1. `prepare`: bytes -> validated `Article` -> dedup decision (reads and updates the feed state;
-   must run in stream order, on the thread that owns the state);
+1. `prepare`: bytes -> validated item in ninjs 3.1 -> for a text item, an `Article` and its dedup
+   decision (`Prepared`; reads and updates the feed state; must run in stream order, on the
+   thread that owns the state); for a valid item that is not cleaned, `Passed` (its envelope is
+   ready) or `Skipped` (NEWSCLEAN_NON_TEXT=skip); for an invalid one, `Rejected`;
 2. `enrich`: entity extraction for a batch of prepared articles, those in a language the model
    serves (pure CPU: the worker runs it in an executor so the event loop never blocks);
 3. `finish`: the output envelope, keyed by article uri and timestamped with the event time.
@@ -15,12 +17,13 @@ from datetime import datetime, timezone
 from typing import Any, Protocol, Sequence
 
 from .dedup import DedupSettings, deduplicate
+from .envelope import Origin, build_envelope, dead_letter, passed_envelope
 from .feedwide import FeedFindings, FeedSettings, observe
-from .envelope import Origin, build_envelope, dead_letter
 from .languages import NER_DISABLED, ner_status
 from .mentions import ItemMetadata
 from .models import Article, DedupResult, Entity, SeenStore
-from .ninjs import InvalidInput, Limits, decode, parse_article
+from .ninjs import InputSettings, InvalidInput, Item, Limits, decode, read_item, to_article
+from .ninjs.item import KILLED
 
 
 class Extractor(Protocol):
@@ -34,6 +37,7 @@ class PipelineSettings:
     dedup: DedupSettings = field(default_factory=DedupSettings)
     feed: FeedSettings = field(default_factory=FeedSettings)
     limits: Limits = field(default_factory=Limits)
+    input: InputSettings = field(default_factory=InputSettings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +62,24 @@ class Processed:
 
 
 @dataclass(frozen=True, slots=True)
+class Passed(Processed):
+    """A valid item forwarded without cleaning (envelope status "passed"), keyed by its uri, so a
+    withheld or canceled version replaces the cleaned one in a compacted output topic. `why`:
+    non_text, no_text, withheld or canceled."""
+
+    why: str = "non_text"
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A valid item that is not cleaned, under NEWSCLEAN_NON_TEXT=skip: nothing is written."""
+
+    why: str  # non_text or no_text
+    uri: str
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
 class Rejected:
     reason: str
     record: dict[str, Any]  # the dead-letter record, original bytes included
@@ -72,24 +94,42 @@ def prepare(
     key: bytes | None = None,
     priming: bool = False,
     checked: bool = False,
+    fallback_source: str = "record_timestamp",
     findings: FeedFindings | None = None,
-) -> Prepared | Rejected:
+) -> Prepared | Passed | Skipped | Rejected:
     """`priming=True` feeds history into the state (warm start): primed articles count as
     evidence for articles on either side of their time, within the horizon. `checked=True`:
     the same bytes already passed decode and validation (the worker's route agent), which are
-    then not repeated — they are a fifth of the worker's CPU without NER.
+    then not repeated. `fallback_time` is the event time of an item without a time field
+    (`fallback_source` says what it is: "record_timestamp" live, "fallback" offline); without one,
+    the Unix epoch. Items that are not cleaned never touch the feed state.
 
     `findings`: what the feed stage found for this article (the worker's feed agent sends them
     in a header). None runs the feed stage here, on `store` (offline mode, replay: one store
     holds both the feed-wide and the per-source state, under distinct keys)."""
     try:
-        article = parse_article(decode(raw, settings.limits, checked), fallback_time, settings.limits, checked)
+        source = fallback_source if fallback_time is not None else "fallback"
+        item = read_item(decode(raw, settings.limits, checked), fallback_time, source, settings.limits, settings.input, checked)
+        if item.passed_as is not None:
+            return _not_cleaned(item, raw, origin, settings, key)
+        article = to_article(item)
     except InvalidInput as exc:
         return Rejected(exc.reason, dead_letter(raw, exc.reason, exc.detail, origin, _now(), key))
     if findings is None:
         findings = observe(article, store, settings.feed)
     result = deduplicate(article, store, settings.dedup, priming=priming, context=findings.context)
     return Prepared(article, result, origin, findings)
+
+
+def _not_cleaned(item: Item, raw: bytes, origin: Origin, settings: PipelineSettings, key: bytes | None) -> Passed | Skipped | Rejected:
+    policy = "pass" if item.passed_as in KILLED else settings.input.non_text  # kills always reach the output
+    if policy == "skip":
+        return Skipped(item.passed_as or "non_text", item.uri, origin)
+    if policy == "dlq":
+        detail = f"not a text item to clean ({item.passed_as}) and NEWSCLEAN_NON_TEXT=dlq"
+        return Rejected("non_text", dead_letter(raw, "non_text", detail, origin, _now(), key))
+    envelope = passed_envelope(item, origin, _now())
+    return Passed(item.uri.encode(), int(item.event_time.timestamp() * 1000), envelope, item.passed_as or "non_text")
 
 
 def enrich(extractor: Extractor | None, prepared: Sequence[Prepared]) -> list[Enrichment]:
@@ -125,12 +165,28 @@ def process(
     store: SeenStore,
     settings: PipelineSettings,
     extractor: Extractor | None,
-) -> list[Processed | Rejected]:
-    """All three steps over a batch, outcomes in input order."""
-    outcomes: list[Prepared | Rejected] = [prepare(raw, origin, store, settings) for raw, origin in messages]
+    fallback_time: datetime | None = None,
+) -> list[Processed | Skipped | Rejected]:
+    """All three steps over a batch, outcomes in input order. An item without a time field takes
+    the event time of the item before it (offline rule, README "Time"): `fallback_time` for the
+    first, the Unix epoch when there is none."""
+    outcomes: list[Prepared | Passed | Skipped | Rejected] = []
+    for raw, origin in messages:
+        outcome = prepare(raw, origin, store, settings, fallback_time, fallback_source="fallback")
+        fallback_time = event_time(outcome) or fallback_time
+        outcomes.append(outcome)
     accepted = [o for o in outcomes if isinstance(o, Prepared)]
     enrichments = iter(enrich(extractor, accepted))
     return [finish(o, next(enrichments)) if isinstance(o, Prepared) else o for o in outcomes]
+
+
+def event_time(outcome: Prepared | Processed | Skipped | Rejected) -> datetime | None:
+    """The event time an outcome carries (None for skipped and rejected items)."""
+    if isinstance(outcome, Prepared):
+        return outcome.article.event_time
+    if isinstance(outcome, Processed):
+        return datetime.fromtimestamp(outcome.timestamp_ms / 1000, timezone.utc)
+    return None
 
 
 def _now() -> datetime:

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 
 from streams.core.models import MemoryStore
 from streams.core.ninjs import InvalidInput, Limits, decode, parse_article
-from streams.core.pipeline import PipelineSettings, Prepared, Rejected, prepare
+from streams.core.ninjs.versions import is_valid_31
+from streams.core.pipeline import Passed, PipelineSettings, Prepared, Rejected, prepare
 from pathlib import Path
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -87,7 +88,9 @@ def test_decode_properties_parse_article_returns_an_article_or_invalid_input(doc
 def test_decode_properties_prepare_never_raises(doc):
     raw = json.dumps(doc).encode()
     outcome = prepare(raw, {"file": "property", "line": 1}, MemoryStore(), PipelineSettings(limits=SMALL))
-    assert isinstance(outcome, (Prepared, Rejected))
+    assert isinstance(outcome, (Prepared, Passed, Rejected))
+    if isinstance(outcome, Passed):  # a valid item that is not cleaned: its article is valid 3.1
+        assert is_valid_31(outcome.envelope["article"])
 
 
 @FAST
@@ -113,7 +116,7 @@ def test_decode_properties_valid_articles_round_trip(uri, version, source, headl
            "headlines": [{"role": "main", "value": headline}], "bodies": [body],
            "altIds": [{"role": "source", "value": source}]}
     if not expected:
-        return  # nothing visible in the HTML: rejected as no_body, checked elsewhere
+        return  # nothing visible in the HTML: passed as no_text, checked elsewhere
     article = parse_article(decode(orjson.dumps(doc), SMALL), None, SMALL)
     assert (article.uri, article.version, article.source, article.headline, article.event_time) == (
         uri, version, source, headline.strip(), when)

@@ -71,6 +71,105 @@ def test_pipeline_core_imports_no_kafka_or_asyncio():
                 assert name.split(".")[0] not in forbidden, f"{path.name} imports {name}"
 
 
+# ---------------------------------------------------------------- items that are not cleaned
+
+
+def _run_with(non_text: str, *raws: bytes):
+    from streams.core.ninjs import InputSettings
+
+    messages = [(raw, {"file": "t.jsonl", "line": n}) for n, raw in enumerate(raws, start=1)]
+    return process(messages, MemoryStore(), PipelineSettings(input=InputSettings(non_text=non_text)), extractor=None)
+
+
+PICTURE = {"uri": "urn:newsclean:test:pic", "type": "picture", "versionCreated": "2026-03-02T07:00:00Z",
+           "renditions": [{"name": "web", "href": "https://example.com/p.jpg", "contentType": "image/jpeg"}]}
+LEGACY_EVENT = {"uri": "urn:newsclean:test:event", "type": "composite", "headline": "Summit",
+                "versioncreated": "2026-03-02T08:00:00+0000", "mimetype": "application/json"}
+
+
+def test_pipeline_non_text_items_pass_through_as_31_by_default():
+    from streams.core.pipeline import Passed
+
+    outcomes = run(orjson.dumps(PICTURE), orjson.dumps(LEGACY_EVENT))
+    assert [type(o) for o in outcomes] == [Passed, Passed]
+    for outcome, doc in zip(outcomes, (PICTURE, LEGACY_EVENT)):
+        envelope = outcome.envelope
+        assert not list(validator("envelope.schema.json").iter_errors(envelope))
+        assert (envelope["status"], envelope["removed"], envelope["entities"]) == ("passed", [], [])
+        assert envelope["ner"] == {"ran": False, "reason": "not_text"}
+        assert outcome.key == doc["uri"].encode()
+    assert outcomes[0].envelope["article"] == PICTURE and outcomes[0].envelope["input_version"] == "3.1"
+    legacy = outcomes[1].envelope
+    assert legacy["article"]["headlines"] == [{"role": "main", "value": "Summit"}]
+    assert legacy["article"]["versionCreated"] == "2026-03-02T08:00:00+00:00"
+    assert legacy["unmapped"] == ["mimetype"] and legacy["input_version"].startswith("1.")
+    assert outcomes[1].timestamp_ms == 1772438400000
+
+
+def test_pipeline_non_text_policy_skip_and_dlq():
+    from streams.core.pipeline import Skipped
+
+    [skipped] = _run_with("skip", orjson.dumps(PICTURE))
+    assert isinstance(skipped, Skipped) and (skipped.why, skipped.uri) == ("non_text", PICTURE["uri"])
+    [rejected] = _run_with("dlq", orjson.dumps(PICTURE))
+    assert isinstance(rejected, Rejected) and rejected.reason == "non_text"
+    assert base64.b64decode(rejected.record["original"]) == orjson.dumps(PICTURE)
+
+
+@pytest.mark.parametrize("status", ["withheld", "canceled"])
+@pytest.mark.parametrize("policy", ["pass", "skip", "dlq"])
+def test_pipeline_kills_are_forwarded_under_their_uri_whatever_the_policy(status, policy):
+    from streams.core.pipeline import Passed
+
+    kill = {**ARTICLE, "pubStatus": status, "embargoedUntil": "2026-04-01T00:00:00Z"}
+    cleaned, killed = _run_with(policy, orjson.dumps(ARTICLE), orjson.dumps(kill))
+    assert isinstance(cleaned, Processed) and isinstance(killed, Passed)
+    assert killed.key == cleaned.key == ARTICLE["uri"].encode() and killed.why == status
+    assert killed.envelope["article"]["pubStatus"] == status
+    assert killed.envelope["article"]["embargoedUntil"] == "2026-04-01T00:00:00Z"
+
+
+def test_pipeline_kills_are_never_boilerplate_evidence():
+    from streams.core.models import MemoryStore
+    from streams.core.pipeline import prepare
+
+    store = MemoryStore()
+    kill = {**ARTICLE, "pubStatus": "canceled"}
+    for n in range(5):
+        prepare(orjson.dumps({**kill, "uri": f"urn:kill:{n}"}), {"file": "t", "line": 1}, store, PipelineSettings())
+    assert store.data == {}
+
+
+def test_pipeline_an_item_without_time_takes_the_previous_items_time_offline():
+    untimed = {k: v for k, v in ARTICLE.items() if k != "versionCreated"}
+    [first] = run(orjson.dumps(untimed))
+    assert first.envelope["event_time_source"] == "fallback" and first.timestamp_ms == 0
+    outcomes = run(orjson.dumps(ARTICLE), orjson.dumps({**untimed, "uri": "urn:newsclean:test:later"}))
+    assert [o.envelope["event_time_source"] for o in outcomes] == ["versionCreated", "fallback"]
+    assert outcomes[1].timestamp_ms == outcomes[0].timestamp_ms
+    assert outcomes[1].envelope["event_time"] == outcomes[0].envelope["event_time"]
+
+
+def test_pipeline_live_fallback_is_the_record_timestamp():
+    from datetime import datetime, timezone
+
+    from streams.core.pipeline import Prepared, prepare
+
+    untimed = {k: v for k, v in ARTICLE.items() if k != "versionCreated"}
+    moment = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    outcome = prepare(orjson.dumps(untimed), {"file": "t", "line": 1}, MemoryStore(), PipelineSettings(), moment)
+    assert isinstance(outcome, Prepared)
+    assert (outcome.article.event_time, outcome.article.event_time_source) == (moment, "record_timestamp")
+
+
+def test_pipeline_cleaned_envelope_carries_version_and_unmapped():
+    legacy = {"uri": "urn:newsclean:test:legacy", "headline": "H", "body_text": "One.\n\nTwo.", "mimetype": "text/plain",
+              "versioncreated": "2026-03-02T06:00:00Z", "associations": {"featureimage": {"uri": "urn:newsclean:test:pic"}}}
+    [outcome] = run(orjson.dumps(legacy))
+    envelope = outcome.envelope
+    assert not list(validator("envelope.schema.json").iter_errors(envelope))
+    assert (envelope["status"], envelope["unmapped"]) == ("cleaned", ["mimetype"])
+    assert envelope["article"]["associations"] == [{"name": "featureimage", "uri": "urn:newsclean:test:pic"}]
 NITF_BODY = (
     '<?xml version="1.0"?><!DOCTYPE nitf SYSTEM "nitf-3-5.dtd"><nitf><body><body.head><hedline><hl1>Ferries sail again'
     "</hl1></hedline></body.head><body.content><p>The strike ended.</p><p>Ferries sail&nbsp;again.</p></body.content>"

@@ -90,6 +90,11 @@ _rng = random.Random(5)
 FUTURE = (datetime.now(timezone.utc) + timedelta(days=30)).replace(microsecond=0)
 
 
+def _passed(envelope: dict) -> None:
+    assert envelope["status"] == "passed" and envelope["removed"] == [] and envelope["entities"] == []
+    assert envelope["ner"] == {"ran": False, "reason": "not_text"}
+
+
 LONG_BODY = list(dict.fromkeys(_words(30, _rng) for _ in range(4000)))
 
 
@@ -103,7 +108,10 @@ def _future_kept(envelope: dict) -> None:
 CASES = [
     Case("invalid_utf8", b"\xff\xfe\xfa not utf-8 at all", "not_utf8"),
     Case("not_json", b"{uri: 'single quotes are not JSON'", "not_json"),
-    Case("empty_message", b"", "not_json"),
+    Case("empty_message", b"", "empty"),
+    Case("whitespace_message", b" \r\n\t ", "empty"),
+    Case("uri_with_control_character", _plain("urn:bad:\u0007bell", "Text."), "bad_uri", "control character"),
+    Case("uri_over_2_kib", _plain("urn:bad:" + "x" * 2100, "Text."), "bad_uri", "2048"),
     Case("json_array", b'["an", "array"]', "not_object", "list"),
     Case("json_string", b'"just a string"', "not_object", "str"),
     Case("json_null", b"null", "not_object"),
@@ -111,8 +119,9 @@ CASES = [
     Case("schema_no_uri", orjson.dumps({"headline": "h", "body_text": "Text."}), "schema", "uri"),
     Case("schema_unknown_field_faust_model", orjson.dumps(_doc("urn:bad:faust", body_text="Text.",
                                                               __faust={"ns": "os.system"})), "schema"),
-    Case("empty_body", _plain("urn:bad:empty", "   \n\n  "), "no_body"),
-    Case("missing_body", orjson.dumps(_doc("urn:bad:nobody")), "no_body"),
+    # valid items without body text are passed on, not dead-lettered (NEWSCLEAN_NON_TEXT=pass)
+    Case("empty_body", _plain("urn:ok:empty", "   \n\n  "), check=_passed),
+    Case("missing_body", orjson.dumps(_doc("urn:ok:nobody")), check=_passed),
     Case("body_10_mb", _plain("urn:bad:10mb", "word " * (2 * MiB)), "too_large", "max_message_bytes=8388608"),
     Case("body_15_mb_dead_letter_truncated", _plain("urn:bad:15mb", "word " * (3 * MiB)), "too_large", "original truncated"),
     Case("body_6_mb_processed", _plain("urn:ok:6mb", "\n\n".join(_words(40_000, _rng) for _ in range(24))),
