@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, Iterator
 
 import jsonschema_rs
 
@@ -150,24 +150,23 @@ def is_ninjs_name(name: str, association: bool = False) -> bool:
     return any(name in known or any(p.match(name) for p in patterns) for known, patterns in map(top_level_names, VERSIONS))
 
 
+def _schema_nodes() -> Iterator[dict[str, Any]]:
+    """Every object node of every released ninjs schema, depth first."""
+    stack: list[Any] = [schemas.load(schemas.ninjs_name(version)) for version in VERSIONS]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            yield node
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
 @cache
 def property_names() -> frozenset[str]:
     """Every property name any ninjs schema defines at any depth."""
-    found: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if isinstance(node.get("properties"), dict):
-                found.update(node["properties"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    for version in VERSIONS:
-        walk(schemas.load(schemas.ninjs_name(version)))
-    return frozenset(found)
+    return frozenset(name for node in _schema_nodes() if isinstance(node.get("properties"), dict)
+                     for name in node["properties"])
 
 
 @cache
@@ -194,23 +193,13 @@ def timeless_names() -> frozenset[str]:
     date-time format and no reference inside), e.g. `bodies`, `headlines`: the time leniency
     does not walk into them."""
     seen: dict[str, bool] = {}
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            props = node.get("properties")
-            if isinstance(props, dict):
-                for name, sub in props.items():
-                    text = json.dumps(sub)
-                    timeless = '"date-time"' not in text and '"$ref"' not in text
-                    seen[name.lower()] = seen.get(name.lower(), True) and timeless
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    for version in VERSIONS:
-        walk(schemas.load(schemas.ninjs_name(version)))
+    for node in _schema_nodes():
+        props = node.get("properties")
+        if isinstance(props, dict):
+            for name, sub in props.items():
+                text = json.dumps(sub)
+                timeless = '"date-time"' not in text and '"$ref"' not in text
+                seen[name.lower()] = seen.get(name.lower(), True) and timeless
     return frozenset(name for name, timeless in seen.items() if timeless)
 
 
@@ -219,19 +208,10 @@ def date_time_names() -> frozenset[str]:
     """Every property name that any ninjs schema declares as a date-time, lower-cased: the values
     the time leniency may rewrite."""
     found: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key in ("properties", "patternProperties"):
-                for name, sub in (node.get(key) or {}).items() if isinstance(node.get(key), dict) else ():
-                    if isinstance(sub, dict) and sub.get("format") == "date-time":
-                        found.add(name.lower())
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    for version in VERSIONS:
-        walk(schemas.load(schemas.ninjs_name(version)))
+    for node in _schema_nodes():
+        for key in ("properties", "patternProperties"):
+            named = node.get(key)
+            for name, sub in named.items() if isinstance(named, dict) else ():
+                if isinstance(sub, dict) and sub.get("format") == "date-time":
+                    found.add(name.lower())
     return frozenset(found)
