@@ -32,7 +32,7 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import BrokenExecutor, ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
@@ -291,14 +291,22 @@ class Newsclean:
 
     # ------------------------------------------------------------ agents
 
-    async def route(self, stream: faust.StreamT) -> None:
+    async def _in_batches(self, stream: faust.StreamT, handle: Callable[[Sequence[Any]], Awaitable[None]]) -> None:
+        """Every agent's loop: take a batch, admit it in offset order, let `handle` process and
+        deliver it, then release it for the commit."""
         settings = self.settings
         consumer = self.app.consumer
         async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
             messages = await consumer.admit(event.message for event in events)
-            self.metrics.articles_in.inc(len(messages))
-            await deliver([out for message in messages for out in self._route(message)])
+            await handle(messages)
             await consumer.delivered(messages)
+
+    async def route(self, stream: faust.StreamT) -> None:
+        await self._in_batches(stream, self._route_batch)
+
+    async def _route_batch(self, messages: Sequence[Any]) -> None:
+        self.metrics.articles_in.inc(len(messages))
+        await deliver([out for message in messages for out in self._route(message)])
 
     def _route(self, message: Any) -> list[Outgoing]:
         # A null value is a tombstone; an empty one (b"") is a broken message for `decode`.
@@ -344,12 +352,7 @@ class Newsclean:
         )
 
     async def feed(self, stream: faust.StreamT) -> None:
-        settings = self.settings
-        consumer = self.app.consumer
-        async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
-            messages = await consumer.admit(event.message for event in events)
-            await self._feed_batch(messages)
-            await consumer.delivered(messages)
+        await self._in_batches(stream, self._feed_batch)
 
     async def _feed_batch(self, messages: Sequence[Any]) -> None:
         """Observe each article on the feed table, in order; pass it on by source with its
@@ -395,12 +398,7 @@ class Newsclean:
         )
 
     async def clean(self, stream: faust.StreamT) -> None:
-        settings = self.settings
-        consumer = self.app.consumer
-        async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
-            messages = await consumer.admit(event.message for event in events)
-            await self._clean_batch(messages)
-            await consumer.delivered(messages)
+        await self._in_batches(stream, self._clean_batch)
 
     async def _clean_batch(self, messages: Sequence[Any]) -> None:
         limits = self.settings.pipeline.limits
