@@ -43,7 +43,8 @@ import orjson
 from .config import ConfigError, Settings, from_env
 from .core.envelope import Origin, dead_letter
 from .core.feedwide import NO_FINDINGS, FeedFindings, observe
-from .core.ninjs import InvalidInput, Limits, decode, read_item, source_of, to_article
+from .core.ninjs import InvalidInput, decode, read_item, source_of, to_article
+from .core.settings import Limits
 from .core.pipeline import Enrichment, Extractor, Prepared, Processed, Rejected, Skipped, enrich, finish, prepare
 from .core.tombstone import Tombstone, tombstone
 from .delivery import KafkaApp, Outgoing, deliver

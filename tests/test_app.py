@@ -20,7 +20,8 @@ import streams.app as shell
 from streams.app import ArticleTimeout, Deadline, Newsclean, TableStore, _credentials, _rejection, send_changelog
 from streams.config import Settings
 from streams.core.models import Entity, Mention
-from streams.core.ninjs import InvalidInput, Limits
+from streams.core.ninjs import InvalidInput
+from streams.core.settings import Limits
 from streams.core.tombstone import KEYLESS_DETAIL
 from streams.delivery import IdempotentProducer, Outgoing, ReleasingConsumer, deliver, too_large
 from streams.topics import client_options

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from streams.core.models import MemoryStore
-from streams.core.pipeline import PipelineSettings
+from streams.core.settings import PipelineSettings
 from streams.nlp import NerSettings, load_extractor
 from streams.offline import clean_file, prime
 
