@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 from streams.core.settings import DedupSettings
 from streams.core.fingerprint import key_paragraph
 from streams.core.models import Paragraph
-from streams.core.edits import edit_size, levenshtein, shares_a_piece
+from streams.core.edits import edit_size, levenshtein
 from streams.core.repeats import find_repeats
 
 SETTINGS = DedupSettings()
@@ -171,13 +171,6 @@ def test_repeats_levenshtein_matches_the_dynamic_programme(a, b, limit):
 
 
 @settings(max_examples=300)
-@given(SMALL_TEXT, SMALL_TEXT, st.integers(min_value=0, max_value=15))
-def test_repeats_pigeonhole_filter_never_drops_a_close_pair(a, b, limit):
-    if _dynamic_levenshtein(a, b) <= limit:
-        assert shares_a_piece(a, b, limit)
-
-
-@settings(max_examples=300)
 @given(st.lists(st.sampled_from(["ab", "ba", "abc", "c", "cab", "0"]), max_size=12), st.data())
 def test_repeats_edit_size_is_within_limit_and_bounds_the_distance(words, data):
     a = " ".join(words)
@@ -189,3 +182,11 @@ def test_repeats_edit_size_is_within_limit_and_bounds_the_distance(words, data):
     size = edit_size(a, b, 12)
     if size is not None:
         assert _dynamic_levenshtein(a, b) <= size <= 12
+
+
+def test_repeats_edit_size_never_undercounts_a_space_lost_at_the_middle():
+    # the common tail "the door" leaves "by " against "by": split words hide the lost space
+    a, b = "a cat sat on the warm mat by the door", "a cxt sat on the warm mat bythe door"
+    assert _dynamic_levenshtein(a, b) == 2
+    assert edit_size(a, b, 1) is None
+    assert edit_size(a, b, 2) == 2
