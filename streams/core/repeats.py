@@ -29,7 +29,7 @@ measures them in characters, so a short line with one typo is still a near repea
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right, insort
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from difflib import SequenceMatcher
 
@@ -64,7 +64,10 @@ class _NearIndex:
 
     def __init__(self, keys: Sequence[ParagraphKey], limit: int) -> None:
         self.keys, self.limit = keys, limit
-        self.by_length: list[tuple[int, int]] = []  # (normalised length, position), sorted
+        # normalised lengths, sorted, and the position of each (positions only grow, so equal
+        # lengths stay in position order)
+        self.lengths: list[int] = []
+        self.positions: list[int] = []
         self.postings: dict[tuple[str, str, str], list[int]] | None = None
 
     def _anchors(self, key: ParagraphKey, query: bool) -> set[tuple[str, str, str]]:
@@ -89,19 +92,25 @@ class _NearIndex:
                 listed.append(position)
 
     def add(self, key: ParagraphKey, position: int) -> None:
-        insort(self.by_length, (len(key.normalised), position))
+        length = len(key.normalised)
+        at = bisect_right(self.lengths, length)
+        self.lengths.insert(at, length)
+        self.positions.insert(at, position)
         if self.postings is not None:
             self._post(key, position)
 
     def candidates(self, key: ParagraphKey) -> list[int]:
         length = len(key.normalised)
-        low = bisect_left(self.by_length, (length - self.limit, -1))
-        high = bisect_right(self.by_length, (length + self.limit, len(self.keys)))
+        low = bisect_left(self.lengths, length - self.limit)
+        high = bisect_right(self.lengths, length + self.limit, low)
         if high - low <= self._WINDOW:
-            return sorted(p for _, p in self.by_length[low:high] if self.keys[p].figures == key.figures)
+            if low == high:
+                return []
+            figures, keys = key.figures, self.keys
+            return sorted([p for p in self.positions[low:high] if keys[p].figures == figures])
         if self.postings is None:
             self.postings = {}
-            for _, position in self.by_length:
+            for position in self.positions:
                 self._post(self.keys[position], position)
         found: set[int] = set()
         for anchor in self._anchors(key, query=True):
@@ -157,7 +166,7 @@ def find_repeats(
             else:  # equal once normalised: similarity is measured on the normalised form
                 removed[position] = _copy(paragraph, paragraphs[first], "near_repeat", 1.0)
             continue
-        near = _near_match(key, keys, index, settings) if index.by_length else None
+        near = _near_match(key, keys, index, settings) if index.lengths else None
         if near is not None:
             first, similarity = near
             removed[position] = _copy(paragraph, paragraphs[first], "near_repeat", similarity)

@@ -269,6 +269,8 @@ def _coarse_form(text: str) -> str | None:
 def table_rows(texts: Sequence[str | None]) -> set[int]:
     """Positions of the lines that are rows of a table in this article (see the module
     docstring). `texts`: None for a line known to hold no figure (it cannot be a row)."""
+    if sum(text is not None for text in texts) < TABLE_MIN_ROWS:
+        return set()  # too few lines with a figure for any table (most articles)
     forms = [None if text is None else _coarse_form(text) for text in texts]
     counts = Counter(form for form in forms if form is not None)
     return {position for position, form in enumerate(forms) if form is not None and counts[form] >= TABLE_MIN_ROWS}
