@@ -17,7 +17,7 @@ from .core.feedwide import FeedSettings
 from .core.ninjs import InputSettings, Limits
 from .core.pipeline import PipelineSettings
 from .logs import LEVELS
-from .nlp import NerSettings
+from .nlp.settings import NerSettings
 
 PREFIX = "NEWSCLEAN_"
 # Read by the tools around the worker, not by `from_env`.
