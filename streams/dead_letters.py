@@ -8,7 +8,8 @@ import logging
 from datetime import datetime, timezone
 
 from streams.core.envelope import Origin, dead_letter
-from streams.core.ninjs import InvalidInput, Limits
+from streams.core.ninjs import InvalidInput
+from streams.core.settings import Limits
 from streams.core.pipeline import Rejected
 from streams.deadline import ArticleTimeout
 
