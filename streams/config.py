@@ -14,7 +14,7 @@ from typing import Any, Mapping, TypeVar
 
 from .core.settings import DedupSettings, FeedSettings, InputSettings, Limits, PipelineSettings
 from .logs import LEVELS
-from .nlp import NerSettings
+from .nlp.settings import NerSettings
 
 PREFIX = "NEWSCLEAN_"
 # Read by the tools around the worker, not by `from_env`.

@@ -8,7 +8,9 @@ import pytest
 import spacy
 
 from streams.core.gazetteer import GazetteerError
-from streams.nlp import EXCLUDED, EntityExtractor, ModelMissing, NerSettings, load_extractor
+from streams.nlp.extractor import EntityExtractor, load_extractor
+from streams.nlp.model import EXCLUDED, ModelMissing
+from streams.nlp.settings import NerSettings
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

@@ -206,7 +206,7 @@ def test_dedup_a_crash_after_any_write_leaves_nothing_that_expiry_cannot_find(st
     for item in stream:
         deduplicate(item, recorded, dedup)
     writes = recorded.writes
-    if coalesced:  # one record per key, at the place of its last write (streams.app.TableStore.apply)
+    if coalesced:  # one record per key, at the place of its last write (streams.worker.state.TableStore.apply)
         last: dict[str, bytes | None] = {}
         for key, value in writes:
             last.pop(key, None)
