@@ -69,11 +69,9 @@ def winnow(hashes: Sequence[int], w: int) -> frozenset[int]:
 def winnow_positions(hashes: Sequence[int], w: int) -> dict[int, int]:
     """`winnow`, with where each selected hash first occurs (the index of its k-gram)."""
     selected = winnow(hashes, w)
-    positions: dict[int, int] = {}
-    for index, value in enumerate(hashes):
-        if value in selected and value not in positions:
-            positions[value] = index
-    return positions
+    # built from the end, so each hash keeps its smallest index; dict(zip()) runs in C
+    first = dict(zip(reversed(hashes), range(len(hashes) - 1, -1, -1)))
+    return {value: first[value] for value in selected}
 
 
 def winnowed_fingerprints(normalised: str, k: int, w: int) -> frozenset[int]:

@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from difflib import SequenceMatcher
 
 from .edits import changes_are_slips, edit_size
-from .fingerprint import ParagraphKey, kgram_hashes, winnow_positions, winnowed_fingerprints
+from .fingerprint import ParagraphKey, kgram_hashes, winnow, winnow_positions, winnowed_fingerprints
 from .models import Paragraph, Removal, RemovalReason
 from .settings import DedupSettings
 
@@ -141,7 +141,7 @@ def _copy(paragraph: Paragraph, first: Paragraph, reason: RemovalReason, similar
 
 
 def _whitespace_equal(a: str, b: str) -> bool:
-    return a.split() == b.split()
+    return a == b or a.split() == b.split()  # most repeats are the very same string
 
 
 def _word_ratio(a: str, b: str) -> float:
@@ -196,6 +196,8 @@ def _find_partial_repeats(
     """
     k, w = settings.kgram_words, settings.winnow_window
     owners: list[int] = []  # the position of the paragraph each word of the stream comes from
+    starts: dict[int, int] = {}  # position -> where its words start in the stream
+    hashes: list[int] = []  # the stream's k-gram hashes
     selected: dict[int, int] | None = None
     for candidate, key in enumerate(keys):
         # in order, so a paragraph this rule removes opens the gate for the next one
@@ -209,10 +211,15 @@ def _find_partial_repeats(
             for position, other in enumerate(keys):
                 if position not in removed and other.normalised:
                     stream = other.normalised.split()
+                    starts[position] = len(words)
                     words += stream
                     owners += [position] * len(stream)
-            selected = winnow_positions(kgram_hashes(words, k), w)
-        fingerprints = winnowed_fingerprints(key.normalised, k, w)
+            hashes = kgram_hashes(words, k)
+            selected = winnow_positions(hashes, w)
+        # the candidate is kept so far, so its k-grams are a run of the stream's (it has >= k words)
+        start = starts.get(candidate)
+        fingerprints = winnowed_fingerprints(key.normalised, k, w) if start is None \
+            else winnow(hashes[start : start + key.words - k + 1], w)
         shared = [owners[selected[f]] for f in fingerprints if f in selected and owners[selected[f]] < candidate]
         shared = [owner for owner in shared if owner not in removed]
         containment = len(shared) / len(fingerprints)
