@@ -1,8 +1,8 @@
 """Edit sizes between normalised paragraph texts, and whether an edit is a slip or another text.
 
-Used by `repeats` for near repeats: `edit_size` is the cost of a valid edit script (never below
-the true distance) or None above a budget, fast on unrelated texts of close lengths;
-`changes_are_slips` says whether the changed words are typos and OCR slips of the same words.
+Used by `repeats` for near repeats: `levenshtein` is the edit distance in characters, or None
+above a budget; `changes_are_slips` says whether the changed words are typos and OCR slips of
+the same words, not other words.
 """
 
 from __future__ import annotations
@@ -17,83 +17,6 @@ def levenshtein(a: str, b: str, limit: int) -> int | None:
     and it stops once the distance must exceed `limit`)."""
     distance = Levenshtein.distance(a, b, score_cutoff=limit)
     return distance if distance <= limit else None
-
-
-def _common_prefix(a: str, b: str) -> int:
-    """Length of the common prefix, by bisection on slices (C comparisons, not a loop per char)."""
-    low, high = 0, min(len(a), len(b))
-    while low < high:
-        middle = (low + high + 1) // 2
-        if a[:middle] == b[:middle]:
-            low = middle
-        else:
-            high = middle - 1
-    return low
-
-
-def _common_suffix(a: str, b: str) -> int:
-    low, high = 0, min(len(a), len(b))
-    while low < high:
-        middle = (low + high + 1) // 2
-        if a[-middle:] == b[-middle:]:
-            low = middle
-        else:
-            high = middle - 1
-    return low
-
-
-def edit_size(a: str, b: str, limit: int) -> int | None:
-    """Characters to change to turn normalised text `a` into `b`, or None when above `limit`.
-
-    Texts farther apart than `limit` (the Levenshtein distance, which no edit script beats)
-    are rejected first. The common head and tail are stripped (they leave the distance as it
-    is): when what is left is short, the edit is that distance. Edits far apart leave a long
-    middle: then, with as many words on both sides, words are compared position by position (at
-    most half may differ), else aligned with difflib; changed words are compared character by
-    character within what is left of the budget. The result is the cost of a valid edit script:
-    never below the true distance.
-    """
-    distance = levenshtein(a, b, limit)
-    if distance is None:
-        return None
-    head = _common_prefix(a, b)
-    tail = _common_suffix(a[head:], b[head:])
-    middle_a, middle_b = a[head : len(a) - tail], b[head : len(b) - tail]
-    if len(middle_a) + len(middle_b) <= 4 * limit:
-        return distance
-    words_a, words_b = middle_a.split(), middle_b.split()
-    if len(words_a) == len(words_b):
-        # scattered substitutions (OCR slips, typos): words stay aligned position by position
-        changed = [(x, y) for x, y in zip(words_a, words_b) if x != y]
-        if len(changed) > limit or 2 * len(changed) > len(words_a):
-            return None  # a copy keeps most of its words; unrelated text of one length does not
-        total = 0
-        for x, y in changed:
-            cost = levenshtein(x, y, limit - total)
-            if cost is None:
-                return None
-            total += cost
-        return max(total, distance)  # words split at the middle's ends lose a space: never below the distance
-    # words inserted or deleted far apart: each costs at least one unshared word on one side
-    if len(set(words_a) ^ set(words_b)) > 2 * limit:
-        return None
-    total = 0
-    matcher = SequenceMatcher(None, words_a, words_b, autojunk=False)
-    for tag, a_start, a_end, b_start, b_end in matcher.get_opcodes():
-        if tag == "equal":
-            continue
-        group_a = " ".join(words_a[a_start:a_end])
-        group_b = " ".join(words_b[b_start:b_end])
-        if tag == "replace":
-            cost = levenshtein(group_a, group_b, limit - total)
-            if cost is None:
-                return None
-            total += cost
-        else:  # an inserted or deleted word group also takes its separating space
-            total += len(group_a) + len(group_b) + 1
-        if total > limit:
-            return None
-    return max(total, distance)
 
 
 # characters an OCR engine takes for one another (casefolded): a slip, not another word

@@ -6,7 +6,7 @@ are still kept, so chains of copies all point at the first one:
 1. exact: the same exact fingerprint (equal normalised text). Reason `repeat` when the texts are
    equal up to whitespace, `near_repeat` otherwise (quotes, case, digits, punctuation).
 2. near: the same text edited, never another fact. A small edit, counted in characters of
-   the normalised texts (`edit_size`), so a typo costs 1, an OCR slip 1 a letter and an
+   the normalised texts (the Levenshtein distance), so a typo costs 1, an OCR slip 1 a letter and an
    appended "(Reuters)" 8. A pair is a near repeat when both hold the same figures (a number
    changed is another fact: "Leeds North: Labour 12,345" and "Leeds South: Labour 11,002" are
    two results), the edit is at most `near_max_edit_chars`, the similarity 1 - edit / longer
@@ -33,7 +33,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from difflib import SequenceMatcher
 
-from .edits import changes_are_slips, edit_size
+from .edits import changes_are_slips, levenshtein
 from .fingerprint import ParagraphKey, kgram_hashes, winnow, winnow_positions, winnowed_fingerprints
 from .models import Paragraph, Removal, RemovalReason
 from .settings import DedupSettings
@@ -130,7 +130,7 @@ def _near_match(
             continue
         # similarity >= s  <=>  edit <= (1 - s) * longer length: short lines get a smaller budget
         budget = min(limit, int((1 - settings.near_min_similarity) * max(length, len(earlier)) + 1e-9))
-        edit = edit_size(earlier, key.normalised, budget)
+        edit = levenshtein(earlier, key.normalised, budget)
         if edit is not None and changes_are_slips(earlier, key.normalised):
             return candidate, similarity_of(earlier, key.normalised, edit)
     return None
