@@ -81,7 +81,7 @@ def winnowed_fingerprints(normalised: str, k: int, w: int) -> frozenset[int]:
 
 class ParagraphKey(NamedTuple):
     """What the dedup steps compare a paragraph by, computed once per paragraph (a named tuple:
-    immutable, and built at a third of a frozen dataclass's cost on the hot path)."""
+    immutable, and cheaper to build than a frozen dataclass on the hot path)."""
 
     normalised: str  # "" when the paragraph holds nothing word-like; such paragraphs are kept
     fingerprint: int  # exact_fingerprint(normalised, figures)
