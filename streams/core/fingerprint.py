@@ -100,7 +100,7 @@ def exact_fingerprint(normalised: str, figures: str = "") -> int:
     return xxhash.xxh3_64_intdigest(data.encode("utf-8"))
 
 
-@lru_cache(maxsize=1 << 14)  # a line recurs (furniture), and the feed stage keys the same paragraphs first
+@lru_cache(maxsize=4096)  # furniture recurs, and the feed stage keys the same paragraphs just before
 def key_paragraph(text: str) -> ParagraphKey:
     normalised = normalise(text)
     words = normalised.count(" ") + 1 if normalised else 0  # normalised text has single spaces
