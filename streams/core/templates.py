@@ -247,6 +247,7 @@ def _lead_in(tokens: Sequence[str]) -> tuple[str, bool]:
     return label, quantity_safe
 
 
+@lru_cache(maxsize=4096)  # the lines with figures that recur are furniture ("5 min read")
 def _coarse_form(text: str) -> str | None:
     """Runs of capitalised words ("C"), figures ("N") and lowercase words ("w"); None without a figure."""
     form: list[str] = []
