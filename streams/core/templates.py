@@ -160,6 +160,7 @@ def pinned_share(text: str) -> float:
     return round(min(1.0, (lead_in.count(" ") + 1) / tokens), 4) if lead_in else 0.0
 
 
+@lru_cache(maxsize=4096)  # labelled lines are furniture: they recur
 def lead_in_keys(text: str) -> tuple[tuple[int, bool], ...]:
     """The lead-in's fingerprint (always strong), or (). Cheap: it reads the first words only."""
     opening = text[:_LABEL_MAX_CHARS]
