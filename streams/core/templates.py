@@ -95,7 +95,7 @@ _MONTHS = frozenset(
 _STRIP = "\"'()[]{}.,;:!?\u2018\u2019\u201c\u201d\u00ab\u00bb\u00a9"
 
 
-def _token_count(text: str) -> int:
+def token_count(text: str) -> int:
     """len(text.split()) without building the list: a printable text has no whitespace but the
     space (str.isprintable is false for every other character `split` cuts at)."""
     if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
@@ -141,7 +141,7 @@ def template_keys(text: str) -> tuple[tuple[int, bool], ...]:
 @lru_cache(maxsize=8192)  # furniture recurs: most such lines were seen before
 def skeleton_keys(text: str) -> tuple[tuple[int, bool], ...]:
     """The skeleton's fingerprint and strength, or ()."""
-    tokens = _token_count(text)
+    tokens = token_count(text)
     skeleton, slot_words = _skeleton(text, tokens)
     if not skeleton:
         return ()
@@ -152,7 +152,7 @@ def skeleton_keys(text: str) -> tuple[tuple[int, bool], ...]:
 def pinned_share(text: str) -> float:
     """The share of a template line's words that its template pins down (the fixed ones): the
     similarity reported for a template match."""
-    tokens = _token_count(text)
+    tokens = token_count(text)
     skeleton, slots = _skeleton(text, tokens)
     if skeleton:
         return round(1 - slots / tokens, 4)
@@ -171,7 +171,7 @@ def lead_in_keys(text: str) -> tuple[tuple[int, bool], ...]:
     lead_in, quantity_safe = _lead_in(head)
     if not lead_in:
         return ()
-    if not quantity_safe and _has_digit(text) and _has_quantity(text, _token_count(text)):
+    if not quantity_safe and _has_digit(text) and _has_quantity(text, token_count(text)):
         return ()
     return ((xxhash.xxh3_64_intdigest(lead_in.encode("utf-8"), seed=_LABEL_SEED), True),)
 
