@@ -51,6 +51,7 @@ from .metrics import Metrics
 from . import logs
 from .core.gazetteer import GazetteerError
 from .nlp import EntityExtractor, ModelMissing, load_extractor
+from .state_table import TableState, TableStore, send_changelog
 from .topics import StartupError, ensure_topics, topic_record_bytes
 
 log = logging.getLogger("newsclean")
@@ -63,70 +64,6 @@ CHECKED_HEADER = "newsclean-checked"
 FEED_HEADER = "newsclean-feed"  # the feed stage's findings for the article (`FeedFindings.encode`)
 EX_SOFTWARE = 70  # exit status after an agent crashed (sysexits.h: internal software error)
 DLQ_EXCERPT_BYTES = 64 * 1024  # original bytes kept in a dead letter the DLQ topic refused as too large
-
-
-# ---------------------------------------------------------------- feed state
-
-
-class TableStore:
-    """`SeenStore` over the Faust table for one article, as a transaction: writes are held until
-    `commit()`, so an article that fails or runs out of time half way leaves no trace in the
-    feed state and the state stays a function of the articles that went through."""
-
-    __slots__ = ("table", "pending")
-
-    def __init__(self, table: faust.Table) -> None:
-        self.table = table
-        self.pending: dict[bytes, bytes | None] = {}  # None: delete
-
-    def get(self, key: str) -> bytes | None:
-        raw_key = key.encode()
-        if raw_key in self.pending:
-            return self.pending[raw_key]
-        return self.table.data.get(raw_key)
-
-    def set(self, key: str, value: bytes) -> None:
-        self.pending[key.encode()] = value
-
-    def delete(self, key: str) -> None:
-        self.pending[key.encode()] = None
-
-    async def commit(self, partition: int) -> list[asyncio.Future]:
-        """Apply the writes and send them to the changelog; the futures resolve on delivery."""
-        writes: dict[tuple[int, bytes], bytes | None] = {}
-        self.apply(partition, writes)
-        return await send_changelog(self.table, writes)
-
-    def apply(self, partition: int, writes: dict[tuple[int, bytes], bytes | None]) -> None:
-        """Apply the writes to the table and note them in `writes` for the changelog, the last
-        value per key winning: a batch sends each key once however many of its articles wrote it,
-        at the place of its last write. That order keeps what a crash leaves (a prefix of the
-        records) consistent: an article's index record still precedes every entry value that
-        carries its sighting (`streams.core.boilerplate`).
-        The partition is named explicitly — that of the by-source event being processed —
-        because Faust would otherwise take the partition of whatever event it saw last."""
-        data = self.table.data
-        for raw_key, value in self.pending.items():
-            if value is None:
-                if data.pop(raw_key, None) is None and (partition, raw_key) not in writes:
-                    continue  # nothing to delete: no tombstone needed
-            else:
-                data[raw_key] = value
-            writes.pop((partition, raw_key), None)  # to the end: the place of the last write
-            writes[(partition, raw_key)] = value
-        self.pending.clear()
-
-
-async def send_changelog(table: faust.Table, writes: dict[tuple[int, bytes], bytes | None]) -> list[asyncio.Future]:
-    """One changelog record per key (a compacted changelog keeps only a key's last value); the
-    futures resolve on delivery. Sent straight to the producer rather than through
-    `Table.send_changelog`: its `send_soon` buffer holds 100 records, a batch writes hundreds, and
-    past 100 Faust stalls the stream in `wait_until_ebb` until the buffer drains one record per
-    loop iteration (about 0.05 s per batch alone, 0.15 s with two workers on two cores)."""
-    topic = table.changelog_topic
-    return [await topic.send(key=raw_key, value=value, partition=partition, key_serializer="raw", value_serializer="raw",
-                             callback=table._on_changelog_sent, force=True)  # now, not attached to the event
-            for (partition, raw_key), value in writes.items()]
 
 
 # ---------------------------------------------------------------- time limit
@@ -236,6 +173,8 @@ class Newsclean:
         # The feed-wide state: one partition, with the feed topic's (Faust assigns topics and
         # changelogs of equal partition counts together), so one agent holds all of it.
         self.feed_state = self.app.Table("feed", partitions=1, key_type=bytes, value_type=bytes, schema=faust.Schema(**raw))
+        # the tables hold the state's log; the state itself is rebuilt in memory (streams.state_table)
+        self.seen_log, self.feed_log = TableState(self.seen, settings.pipeline), TableState(self.feed_state, settings.pipeline)
         self.ner_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsclean-ner")
         self.metrics = Metrics()
         self.positions: dict[Any, int] = {}  # next offset to process, per input partition (for lag)
@@ -359,7 +298,7 @@ class Newsclean:
         findings. An article the stage cannot read (over the time limit, say) goes on without
         findings — no link, no feed-wide lines — and `clean` decides on it as on any other."""
         limits = self.settings.pipeline.limits
-        writes: dict[tuple[int, bytes], bytes | None] = {}
+        writes: dict[tuple[int, str], bytes | None] = {}
         sends = []
         for message in messages:
             self.positions[message.tp] = message.offset + 1
@@ -371,7 +310,7 @@ class Newsclean:
             raw = message.value or b""
             headers = [(name, value) for name, value in message.headers or () if name != FEED_HEADER]
             timestamp = message.timestamp
-            store = TableStore(self.feed_state)
+            store = TableStore(self.feed_log)
             try:
                 checked = _checked(message)
                 with Deadline(limits.max_article_seconds):
@@ -387,7 +326,7 @@ class Newsclean:
                     store.apply(message.partition, writes)
                     headers.append((FEED_HEADER, findings.encode()))
             sends.append(self._by_source(message, raw, timestamp, headers))
-        changelog = await send_changelog(self.feed_state, writes)
+        changelog = await send_changelog(self.feed_log, writes)
         await deliver(sends, changelog)
 
     def _by_source(self, message: Any, raw: bytes, timestamp: float | None, headers: list[tuple[str, bytes]]) -> Outgoing:
@@ -402,14 +341,14 @@ class Newsclean:
 
     async def _clean_batch(self, messages: Sequence[Any]) -> None:
         limits = self.settings.pipeline.limits
-        writes: dict[tuple[int, bytes], bytes | None] = {}  # the batch's table writes, for the changelog
+        writes: dict[tuple[int, str], bytes | None] = {}  # the batch's table writes, for the changelog
         outcomes: list[tuple[Prepared | Processed | Skipped | Rejected | Tombstone, Any]] = []
         for message in messages:
             self.positions[message.tp] = message.offset + 1
             if message.value is None:  # only `route` writes here: a tombstone it passed on
                 outcomes.append((Tombstone(message.key, None), message))
                 continue
-            store = TableStore(self.seen)
+            store = TableStore(self.seen_log)
             raw = message.value or b""
             origin = _origin_of(message)
             try:
@@ -421,7 +360,7 @@ class Newsclean:
             if isinstance(outcome, Prepared):
                 store.apply(message.partition, writes)
             outcomes.append((outcome, message))
-        changelog = await send_changelog(self.seen, writes)
+        changelog = await send_changelog(self.seen_log, writes)
         accepted = [o for o, _ in outcomes if isinstance(o, Prepared)]
         found = iter(await self._entities(accepted))
         sends = []

@@ -1,0 +1,108 @@
+"""The feed state of a Faust table: the log in the table, the index in memory.
+
+The table (changelogged, compacted) holds only the log records of `streams.core.state_log`;
+the state the core decides on (`TableState.index`) is derived from them: after each recovery
+Faust runs on a rebalance (or at start), it is rebuilt from the records of the partitions this
+worker holds, on first use; the records of revoked partitions leave the table with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import faust
+
+from .core.pipeline import PipelineSettings
+from .core.state_log import StateLog, rebuild
+
+
+class TableState:
+    __slots__ = ("table", "settings", "log", "_index")
+
+    def __init__(self, table: faust.Table, settings: PipelineSettings) -> None:
+        self.table = table
+        self.settings = settings
+        self.log = StateLog()
+        self._index: dict[str, bytes] | None = None
+        table.on_recover(self._recovered)  # after every recovery, the partitions it holds may differ
+
+    async def _recovered(self) -> None:
+        self._index = None
+
+    @property
+    def index(self) -> dict[str, bytes]:
+        if self._index is None:
+            self._index = self.restore()
+        return self._index
+
+    def restore(self) -> dict[str, bytes]:
+        """The index of the assigned partitions, from their log records in the table."""
+        topic = self.table.changelog_topic.get_topic_name()
+        actives = {tp.partition for tp in self.table.app.assignor.assigned_actives() if tp.topic == topic}
+        records = []
+        for raw_key, value in list(self.table.data.items()):
+            name = raw_key.decode()
+            partition = int(name.partition("/")[0])
+            if partition in actives:
+                records.append((partition, name.partition("/")[2], value))
+            else:
+                del self.table.data[raw_key]  # revoked: another worker holds it now
+        return rebuild(self.log.restore(records), self.settings.dedup, self.settings.feed)
+
+
+class TableStore:
+    """`SeenStore` over a table's state for one article, as a transaction: writes are held until
+    `apply`, so an article that fails or runs out of time half way leaves no trace in the feed
+    state and the state stays a function of the articles that went through."""
+
+    __slots__ = ("index", "pending")
+
+    def __init__(self, state: TableState) -> None:
+        self.index = state.index
+        self.pending: dict[str, bytes | None] = {}  # None: delete
+
+    def get(self, key: str) -> bytes | None:
+        if key in self.pending:
+            return self.pending[key]
+        return self.index.get(key)
+
+    def set(self, key: str, value: bytes) -> None:
+        self.pending[key] = value
+
+    def delete(self, key: str) -> None:
+        self.pending[key] = None
+
+    def apply(self, partition: int, writes: dict[tuple[int, str], bytes | None]) -> None:
+        """Apply the writes to the index and note them in `writes` for the changelog, the last
+        value per key winning, at the place of its last write (the order `rebuild` replays).
+        The partition is named explicitly — that of the event being processed — because Faust
+        would otherwise take the partition of whatever event it saw last."""
+        index = self.index
+        for key, value in self.pending.items():
+            if value is None:
+                if index.pop(key, None) is None and (partition, key) not in writes:
+                    continue  # nothing to delete
+            else:
+                index[key] = value
+            writes.pop((partition, key), None)  # to the end: the place of the last write
+            writes[(partition, key)] = value
+        self.pending.clear()
+
+
+async def send_changelog(state: TableState, writes: dict[tuple[int, str], bytes | None]) -> list[asyncio.Future]:
+    """The batch's writes as a few log records (one per partition and slice) and tombstones,
+    in the table and on its changelog; the futures resolve on delivery. Sent straight to the
+    producer rather than through `Table.send_changelog`, whose `send_soon` buffer stalls the
+    stream in `wait_until_ebb` once it holds 100 records."""
+    table = state.table
+    topic = table.changelog_topic
+    futures = []
+    for partition, name, value in state.log.log((partition, key, value) for (partition, key), value in writes.items()):
+        raw_key = f"{partition}/{name}".encode()
+        if value is None:
+            table.data.pop(raw_key, None)
+        else:
+            table.data[raw_key] = value
+        futures.append(await topic.send(key=raw_key, value=value, partition=partition, key_serializer="raw",
+                                        value_serializer="raw", callback=table._on_changelog_sent, force=True))
+    return futures
