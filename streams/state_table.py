@@ -13,7 +13,7 @@ import asyncio
 import faust
 
 from .core.pipeline import PipelineSettings
-from .core.state_log import StateLog, rebuild
+from .core.state_log import StateLog, is_record_key, rebuild
 
 
 class TableState:
@@ -41,10 +41,11 @@ class TableState:
         actives = {tp.partition for tp in self.table.app.assignor.assigned_actives() if tp.topic == topic}
         records = []
         for raw_key, value in list(self.table.data.items()):
-            name = raw_key.decode()
-            partition = int(name.partition("/")[0])
-            if partition in actives:
-                records.append((partition, name.partition("/")[2], value))
+            partition, _, name = raw_key.decode("utf-8", "replace").partition("/")
+            if not (partition.isdigit() and is_record_key(name)):
+                continue  # not a log record (an older worker's per-key state): not state
+            if int(partition) in actives:
+                records.append((int(partition), name, value))
             else:
                 del self.table.data[raw_key]  # revoked: another worker holds it now
         return rebuild(self.log.restore(records), self.settings.dedup, self.settings.feed)

@@ -212,8 +212,12 @@ def persisted_key(key: str) -> bool:
 def rebuild(primary: Mapping[str, bytes], settings: DedupSettings) -> dict[str, bytes]:
     """Every source's fingerprint entries and record counts from its index records, applied in
     the order they were written (the order the entries were added in live; the entry cap makes
-    it matter). Exact as long as no bucket expired; after expiry a fingerprint that had more than
-    `max_entries` articles may keep entries that the live state had dropped for older ones."""
+    it matter). Exact as long as no bucket expired. After expiry, a fingerprint that had more
+    than `max_entries` articles over the horizon may hold other entries than the live state:
+    live, the cap dropped entries while older, since expired ones held its oldest places, and
+    kept those that came after the expiry; the rebuild keeps the oldest live ones. Either way the
+    fingerprint holds `max_entries` entries of the horizon, so a line that recurs stays evidence;
+    the next expiries bring the two back together."""
     keep_oldest = max(settings.short_min_articles, settings.long_min_articles, settings.inner_min_articles)
     entries: dict[str, list[Entry]] = {}
     counts: dict[str, int] = {}

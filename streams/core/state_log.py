@@ -94,6 +94,11 @@ def record_key(slice_: str, seq: int) -> str:
     return f"{slice_}/{seq:012x}"
 
 
+def is_record_key(name: str) -> bool:
+    slice_, _, seq = name.partition("/")
+    return bool(slice_) and len(seq) == 12 and all(char in "0123456789abcdef" for char in seq)
+
+
 @dataclass(slots=True)
 class _Record:
     partition: int
