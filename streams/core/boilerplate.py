@@ -219,8 +219,9 @@ def rebuild(primary: Mapping[str, bytes], settings: DedupSettings) -> dict[str, 
     fingerprint holds `max_entries` entries of the horizon, so a line that recurs stays evidence;
     the next expiries bring the two back together."""
     keep_oldest = max(settings.short_min_articles, settings.long_min_articles, settings.inner_min_articles)
-    entries: dict[str, list[Entry]] = {}
+    derived: dict[str, bytes] = {}
     counts: dict[str, int] = {}
+    get = derived.get
     for key, value in primary.items():
         prefix, _, rest = key.partition(":")
         if rest == "meta" or not persisted_key(key):
@@ -228,11 +229,17 @@ def rebuild(primary: Mapping[str, bytes], settings: DedupSettings) -> dict[str, 
         count_key, _, number = key.rpartition(".")
         counts[count_key] = max(counts.get(count_key, 0), int(number) + 1)
         (seconds, me, flags), fingerprints = unpack_index_record(value)
+        inner, edge = (seconds, me, flags), (seconds, me, flags | _EDGE)
+        packed = (pack_entries([inner]), pack_entries([edge]))
         for fingerprint, at in fingerprints:
-            entry = (seconds, me, flags | (_EDGE if at else 0))
-            listed = entries.setdefault(f"{prefix}:{fingerprint:016x}", [])
-            _add_entry(listed, entry, keep_oldest, settings.max_entries)
-    derived = {key: pack_entries(listed) for key, listed in entries.items() if listed}
+            store_key = f"{prefix}:{fingerprint:016x}"
+            stored = get(store_key)
+            if stored is None:  # the common case, as live: a first sighting
+                derived[store_key] = packed[at]
+                continue
+            updated = _add_entry(unpack_entries(stored), edge if at else inner, keep_oldest, settings.max_entries)
+            if updated is not None:
+                derived[store_key] = pack_entries(updated)
     derived.update((key, _COUNT.pack(count)) for key, count in counts.items())
     return derived
 
