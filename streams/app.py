@@ -206,8 +206,8 @@ class Newsclean:
         return self.app.web.bytes(self.metrics.render(), content_type="text/plain; version=0.0.4")
 
     async def sample_gauges(self) -> None:
-        self.metrics.table_keys.set(len(self.seen.data))
-        self.metrics.feed_keys.set(len(self.feed_state.data))
+        self.metrics.table_keys.set(self.seen_log.keys)
+        self.metrics.feed_keys.set(self.feed_log.keys)
         assigned = self.app.consumer.assignment()
         for tp in [tp for tp in self.positions if tp not in assigned]:  # revoked by a rebalance
             del self.positions[tp]

@@ -35,6 +35,11 @@ class TableState:
             self._index = self.restore()
         return self._index
 
+    @property
+    def keys(self) -> int:
+        """Keys of the state as built so far (0 until its first use after a recovery)."""
+        return len(self._index) if self._index is not None else 0
+
     def restore(self) -> dict[str, bytes]:
         """The index of the assigned partitions, from their log records in the table."""
         topic = self.table.changelog_topic.get_topic_name()
