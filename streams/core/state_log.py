@@ -29,13 +29,8 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
 from . import boilerplate, feedwide
-
-if TYPE_CHECKING:
-    from .dedup import DedupSettings
-    from .feedwide import FeedSettings
+from .settings import DedupSettings, FeedSettings
 
 _KEY = struct.Struct("<H")
 _VALUE = struct.Struct("<I")

@@ -34,13 +34,14 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import TopicPartition
 
-from streams import broker
 from streams.core.boilerplate import unpack_index_record
+from streams.dev import broker
 from streams.core.feedwide import state_view
 from streams.core.state_log import StateLog, rebuild
 from streams.core.models import MemoryStore
-from streams.core.pipeline import PipelineSettings, Processed, process
-from streams.process import WorkerProcess
+from streams.core.pipeline import Processed, process
+from streams.core.settings import PipelineSettings
+from streams.dev.process import WorkerProcess
 
 from .synthetic import feed
 
@@ -434,7 +435,7 @@ def offline_run(values: list[bytes | None]) -> tuple[dict[tuple[str, str], dict]
 def compact(records: list[Read]) -> dict[str, bytes]:
     """A changelog as the feed state it holds: the compacted log (the last value per key,
     tombstones removing it) replayed and its index rebuilt, as a worker recovers it
-    (`streams.state_table`)."""
+    (`streams.worker.state`)."""
     log: dict[str, tuple[int, bytes]] = {}
     for record in sorted(records, key=lambda r: (r.partition, r.offset)):
         key = (record.key or b"").decode()

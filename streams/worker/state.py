@@ -12,8 +12,8 @@ import asyncio
 
 import faust
 
-from .core.pipeline import PipelineSettings
-from .core.state_log import StateLog, is_record_key, rebuild
+from streams.core.settings import PipelineSettings
+from streams.core.state_log import StateLog, is_record_key, rebuild
 
 
 class TableState:

@@ -20,8 +20,8 @@ from typing import Any, Iterator
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from .core.pipeline import PipelineSettings
-from .core.state_log import StateLog, rebuild
+from streams.core.settings import PipelineSettings
+from streams.core.state_log import StateLog, rebuild
 
 PLAN = b"~plan"
 PROGRESS = b"~progress"

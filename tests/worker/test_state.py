@@ -12,7 +12,7 @@ from faust.types import TP
 from streams.core.boilerplate import pack_entries, pack_index_record, source_prefix
 from streams.core.pipeline import PipelineSettings
 from streams.core.state_log import unpack_ops
-from streams.state_table import TableState, TableStore, send_changelog
+from streams.worker.state import TableState, TableStore, send_changelog
 
 
 @dataclass
@@ -62,7 +62,7 @@ def _record(seconds: int, fingerprints: list[int]) -> bytes:
     return pack_index_record((seconds, 1, 0), fingerprints, ())
 
 
-async def test_state_table_a_batch_is_one_record_per_partition_and_slice():
+async def test_state_a_batch_is_one_record_per_partition_and_slice():
     table = _Table()
     table.app.assignor.actives = {TP("app-seen-changelog", 0), TP("app-seen-changelog", 3)}
     state = TableState(table, PipelineSettings())
@@ -88,7 +88,7 @@ async def test_state_table_a_batch_is_one_record_per_partition_and_slice():
     assert table.data == {k1: v1, k2: v2}  # the table holds the log, as Faust restores it
 
 
-async def test_state_table_recovery_rebuilds_the_index_of_the_partitions_held():
+async def test_state_recovery_rebuilds_the_index_of_the_partitions_held():
     table = _Table()
     table.app.assignor.actives = {TP("app-seen-changelog", 0), TP("app-seen-changelog", 3)}
     state = TableState(table, PipelineSettings())
