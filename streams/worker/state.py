@@ -3,7 +3,7 @@
 The table (changelogged, compacted) holds only the log records of `streams.core.state_log`;
 the state the core decides on (`TableState.index`) is derived from them: after each recovery
 Faust runs on a rebalance (or at start), it is rebuilt from the records of the partitions this
-worker holds, on first use; the records of revoked partitions leave the table with it.
+worker holds; the records of revoked partitions leave the table with it.
 """
 
 from __future__ import annotations
@@ -27,7 +27,11 @@ class TableState:
         table.on_recover(self._recovered)  # after every recovery, the partitions it holds may differ
 
     async def _recovered(self) -> None:
+        """Rebuild now, while the worker is still recovering (not ready), in a thread: a large
+        state takes tens of seconds (bench/README.md), which must not stall the event loop's
+        heartbeats. The property rebuilds on first use if this has not run."""
         self._index = None
+        self._index = await asyncio.to_thread(self.restore)
 
     @property
     def index(self) -> dict[str, bytes]:
