@@ -41,8 +41,8 @@ import xxhash
 
 from .fingerprint import ParagraphKey, key_paragraph
 from .links import (
-    Record, add_record, candidates, complete_bands, containment, count_key, drop_records, shingles, sketch_of, source_hash,
-    uri_hash,
+    Record, add_record, band_key, candidates, complete_bands, containment, count_key, drop_records, shingles, sketch_of,
+    source_hash, uri_hash,
 )
 from .models import Article, MemoryStore, SeenStore
 from .settings import FeedSettings
@@ -265,19 +265,24 @@ def rebuild(primary: Mapping[str, bytes], settings: FeedSettings) -> dict[str, b
     the order they were written: what `observe` wrote for them. Line entries keep the earliest
     sightings, so they do not depend on that order."""
     index = MemoryStore()
+    data = index.data
+    counts: dict[int, int] = {}
     for key, value in primary.items():
         if key == _META_KEY or not persisted_key(key):
             continue
         bucket, _, number = key[6:].partition(".")
         bucket, number = int(bucket), int(number)
         record = Record.unpack(value)
-        count = count_key(bucket)
-        (known,) = struct.unpack("<I", index.data[count]) if count in index.data else (0,)
-        index.data[count] = struct.pack("<I", max(known, number + 1))
-        complete_bands(index, bucket, number, record)
-        _record_lines(index, bucket, record.lines, (record.seconds, record.source, record.uri_hash & 0xFFFFFFFF),
-                      settings)
-    return index.data
+        counts[bucket] = max(counts.get(bucket, 0), number + 1)
+        entry = struct.pack("<I", number)
+        for band, band_value in record.bands:  # each record once, in order: what `add_record` appended
+            band = band_key(bucket, band, band_value)
+            data[band] = data.get(band, b"") + entry
+        if record.lines:
+            _record_lines(index, bucket, record.lines, (record.seconds, record.source, record.uri_hash & 0xFFFFFFFF),
+                          settings)
+    data.update((count_key(bucket), struct.pack("<I", count)) for bucket, count in counts.items())
+    return data
 
 
 def state_view(data: Mapping[str, bytes]) -> dict[str, object]:
