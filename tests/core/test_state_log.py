@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from streams.core.dedup import DedupSettings, deduplicate
 from streams.core.feedwide import FeedSettings, observe, state_view
-from streams.core.models import MemoryStore
 from streams.core.state_log import StateLog, pack_ops, persisted_key, rebuild, unpack_ops
 
 from .made_up import article, paragraph, story
