@@ -52,13 +52,13 @@ from __future__ import annotations
 
 import struct
 from bisect import insort
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from functools import lru_cache
 
 import xxhash
 
 from .fingerprint import ParagraphKey
-from .models import Article, Paragraph, Removal, SeenStore
+from .models import Article, MemoryStore, Paragraph, Removal, SeenStore
 from .evidence import SENTENCE_WORDS, decide, edge_zone
 from .templates import lead_in_keys, skeleton_keys
 from .settings import DedupSettings
@@ -84,6 +84,13 @@ def article_id(uri: str) -> int:
     return xxhash.xxh3_64_intdigest(uri.encode("utf-8")) & _ID_MASK
 
 
+def _accessors(store: SeenStore) -> tuple[Callable[[str], bytes | None], Callable[[str, bytes], None]]:
+    """`store`'s get and set; a MemoryStore's are its dict's own, which saves a Python call per key."""
+    if type(store) is MemoryStore:
+        return store.data.get, store.data.__setitem__
+    return store.get, store.set
+
+
 def unpack_entries(value: bytes | None) -> list[Entry]:
     """The entries of a fingerprint value, oldest first."""
     if not value:
@@ -95,6 +102,10 @@ def unpack_entries(value: bytes | None) -> list[Entry]:
 def pack_entries(entries: Sequence[Entry]) -> bytes:
     pack = _ENTRY.pack
     return b"".join([pack(seconds, ident & 0xFFFF, ident >> 16 | flags << 6) for seconds, ident, flags in entries])
+
+
+def _pack_entry(seconds: int, ident: int, flags: int) -> bytes:
+    return _ENTRY.pack(seconds, ident & 0xFFFF, ident >> 16 | flags << 6)
 
 
 def evidence_articles(entries: Sequence[Entry], article: int, seconds: int, horizon: int) -> dict[int, bool]:
@@ -281,7 +292,7 @@ def find_boilerplate(
             templates[position] = found
             evidence[found[0][0]] = {}
 
-    get, put = store.get, store.set
+    get, put = _accessors(store)
     stored: dict[int, list[Entry]] = {}  # fingerprint -> its entries, for those seen before
 
     store_keys: dict[int, str] = {}
@@ -298,10 +309,12 @@ def find_boilerplate(
     # Skeletons (a regular expression over the whole line) only where furniture can sit: short
     # lines, and lines near an edge of the article by what is known so far. A line in the middle
     # of the story is matched by its exact text only, so prose never meets another's skeleton.
-    seen = [
-        bool(evidence[keys[p].fingerprint]) or any(evidence[f] for f, _ in templates.get(p, ()))
-        for p in candidates
-    ]
+    seen = []
+    for p in candidates:
+        found = bool(evidence[keys[p].fingerprint])
+        if not found and p in templates:
+            found = any(evidence[f] for f, _ in templates[p])
+        seen.append(found)
     near = edge_zone(seen, settings.edge_allowance)
     fresh: list[int] = []
     for order, position in enumerate(candidates):
@@ -319,7 +332,8 @@ def find_boilerplate(
     at_edge: set[int] = set()  # fingerprints this article carries at one of its edges
     for position in edges:
         at_edge.add(keys[position].fingerprint)
-        at_edge.update(fingerprint for fingerprint, _ in templates.get(position, ()))
+        if position in templates:
+            at_edge.update(fingerprint for fingerprint, _ in templates[position])
 
     added: list[int] = []
     entry_writes: list[tuple[str, bytes]] = []
@@ -331,7 +345,7 @@ def find_boilerplate(
                 copies.update(fingerprint for fingerprint, _ in templates.get(position, ()))
     primed = _PRIMED if priming else 0
     inner, edge = (seconds, me, primed), (seconds, me, primed | _EDGE)
-    first_sightings = (pack_entries([inner]), pack_entries([edge]))
+    first_sightings = (_pack_entry(*inner), _pack_entry(*edge))
     for fingerprint in evidence if record else ():
         if fingerprint in copies or (copied and copied & evidence[fingerprint].keys()):
             continue  # a copy adds no evidence for what its original carried

@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 import xxhash
 
-from .normalise import normalise
+from .normalise import has_ascii_digit, normalise
 
 _MASK = (1 << 64) - 1
 _BASE = 0x100000001B3  # the 64-bit FNV prime: odd, large, few small factors
@@ -105,5 +105,5 @@ def key_paragraph(text: str) -> ParagraphKey:
     normalised = normalise(text)
     words = normalised.count(" ") + 1 if normalised else 0  # normalised text has single spaces
     # `normalise` turns every decimal digit into an ASCII one, so without one there are no figures
-    figures = figures_of(text) if any(digit in normalised for digit in "0123456789") else ""
+    figures = figures_of(text) if has_ascii_digit(normalised) else ""
     return ParagraphKey(normalised, exact_fingerprint(normalised, figures), words, figures)

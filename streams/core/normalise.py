@@ -119,3 +119,9 @@ def normalise(text: str) -> str:
     if b"  " in folded:  # only then pay for split and join
         folded = b" ".join(folded.split())
     return folded.decode("ascii")
+
+
+def has_ascii_digit(text: str) -> bool:
+    """Whether `text` holds a digit 0-9: ten `in` scans run in C, faster than a regex or a generator."""
+    return ("0" in text or "1" in text or "2" in text or "3" in text or "4" in text
+            or "5" in text or "6" in text or "7" in text or "8" in text or "9" in text)

@@ -51,7 +51,7 @@ from functools import lru_cache
 
 import xxhash
 
-from .normalise import normalise
+from .normalise import has_ascii_digit, normalise
 
 MIN_FIXED = 2
 SHORT_LINE_WORDS = 6
@@ -72,8 +72,6 @@ _CAPITAL_TOKEN = re.compile(rf"\s[{_OPEN}]*[{_CAPITAL}]\S*")
 _FIGURE_OR_LINK_TOKEN = re.compile(r"(?<!\S)(?=\S*?(?:\d|@|://|www\.))\S+")
 _OPENS_NAME = re.compile(rf"[{_OPEN}]*[{_CAPITAL}]\S*(?=\s+[{_OPEN}]*[{_CAPITAL}])")
 _DIGIT_TOKEN = re.compile(r"(?<!\S)(?=\S*\d)\S+")
-def _has_digit(text: str) -> bool:
-    return any(digit in text for digit in "0123456789")  # str `in` runs in C; faster than a regex here
 # slots with only connectors between them are one slot ("A, B and C")
 # the look-behind after the literal "0" (not before it) lets the regex engine jump from one "0" to the next
 _SLOT_RUN = re.compile(r"0(?<!\S0)(?:(?: and| or| und| et| y| e)? 0(?!\S))+")
@@ -171,7 +169,7 @@ def lead_in_keys(text: str) -> tuple[tuple[int, bool], ...]:
     lead_in, quantity_safe = _lead_in(head)
     if not lead_in:
         return ()
-    if not quantity_safe and _has_digit(text) and _has_quantity(text, token_count(text)):
+    if not quantity_safe and has_ascii_digit(text) and _has_quantity(text, token_count(text)):
         return ()
     return ((xxhash.xxh3_64_intdigest(lead_in.encode("utf-8"), seed=_LABEL_SEED), True),)
 
@@ -199,7 +197,7 @@ def _skeleton(text: str, tokens: int) -> tuple[str, int]:
     """The masked line ("" when it holds a quantity, no slot, or too few fixed words) and the
     number of its words that sit in slots. Regular expressions do the per-word work; only the
     few tokens with a digit are looked at one by one."""
-    figures = _has_digit(text)
+    figures = has_ascii_digit(text)
     dated = False
     if figures:
         found = _figures(text, tokens)
