@@ -54,10 +54,13 @@ def decide(
         return tallies.get(fingerprint, (0, 0))[at_edge]
 
     carried = {fingerprint for fingerprint, (every, _) in tallies.items() if every}
-    evidenced = [
-        keys[p].fingerprint in carried or (p in templates and any(f in carried for f, _ in templates[p]))
-        for p in candidates
-    ] if carried else [False] * len(candidates)
+    evidenced = [False] * len(candidates)
+    if carried:
+        for order, p in enumerate(candidates):
+            if keys[p].fingerprint in carried:
+                evidenced[order] = True
+            elif p in templates:
+                evidenced[order] = any(f in carried for f, _ in templates[p])
     zone = edge_zone(evidenced, settings.edge_allowance)
 
     # With every bar at least one article, a line without evidence is kept: skip it at once
@@ -90,7 +93,7 @@ def decide(
             if count(fingerprint, False) >= needed:
                 removed[position] = furniture(paragraphs[position], fingerprint, pinned_share(paragraphs[position].text))
                 break
-    return removed, copied, [p for order, p in enumerate(candidates) if zone[order]]
+    return removed, copied, [p for p, at_edge in zip(candidates, zone) if at_edge]
 
 
 def related_articles(

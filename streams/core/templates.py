@@ -139,11 +139,10 @@ def template_keys(text: str) -> tuple[tuple[int, bool], ...]:
 @lru_cache(maxsize=8192)  # furniture recurs: most such lines were seen before
 def skeleton_keys(text: str) -> tuple[tuple[int, bool], ...]:
     """The skeleton's fingerprint and strength, or ()."""
-    tokens = token_count(text)
-    skeleton, slot_words = _skeleton(text, tokens)
+    skeleton, slot_words = _skeleton(text)
     if not skeleton:
         return ()
-    strong = slot_words * STRONG_SLOT_SHARE[1] >= tokens * STRONG_SLOT_SHARE[0]
+    strong = slot_words * STRONG_SLOT_SHARE[1] >= token_count(text) * STRONG_SLOT_SHARE[0]
     return ((xxhash.xxh3_64_intdigest(skeleton.encode("utf-8"), seed=_SKELETON_SEED), strong),)
 
 
@@ -151,7 +150,7 @@ def pinned_share(text: str) -> float:
     """The share of a template line's words that its template pins down (the fixed ones): the
     similarity reported for a template match."""
     tokens = token_count(text)
-    skeleton, slots = _skeleton(text, tokens)
+    skeleton, slots = _skeleton(text)
     if skeleton:
         return round(1 - slots / tokens, 4)
     lead_in, _ = _lead_in(text.split(None, LABEL_MAX_WORDS + 1))
@@ -193,14 +192,14 @@ def _figures(text: str, tokens: int) -> bool | None:
     return dated
 
 
-def _skeleton(text: str, tokens: int) -> tuple[str, int]:
+def _skeleton(text: str) -> tuple[str, int]:
     """The masked line ("" when it holds a quantity, no slot, or too few fixed words) and the
     number of its words that sit in slots. Regular expressions do the per-word work; only the
     few tokens with a digit are looked at one by one."""
     figures = has_ascii_digit(text)
     dated = False
     if figures:
-        found = _figures(text, tokens)
+        found = _figures(text, token_count(text))  # counted only here: most lines hold no figure
         if found is None:
             return "", 0  # a quantity: the line's slots carry facts
         dated = found
@@ -269,7 +268,7 @@ def _coarse_form(text: str) -> str | None:
 def table_rows(texts: Sequence[str | None]) -> set[int]:
     """Positions of the lines that are rows of a table in this article (see the module
     docstring). `texts`: None for a line known to hold no figure (it cannot be a row)."""
-    if sum(text is not None for text in texts) < TABLE_MIN_ROWS:
+    if len(texts) - texts.count(None) < TABLE_MIN_ROWS:
         return set()  # too few lines with a figure for any table (most articles)
     forms = [None if text is None else _coarse_form(text) for text in texts]
     counts = Counter(form for form in forms if form is not None)
