@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import faulthandler
 import logging
 import os
 import re
@@ -62,6 +63,7 @@ INPUT_TIME_HEADER = "newsclean-input-time"  # the input record's timestamp (s): 
 CHECKED_HEADER = "newsclean-checked"
 FEED_HEADER = "newsclean-feed"  # the feed stage's findings for the article (`FeedFindings.encode`)
 EX_SOFTWARE = 70  # exit status after an agent crashed (sysexits.h: internal software error)
+CRASH_STOP_GRACE_S = 30.0  # the stop after an agent crash takes ~1 s; past this it is stuck: hard exit
 DLQ_EXCERPT_BYTES = 64 * 1024  # original bytes kept in a dead letter the DLQ topic refused as too large
 
 
@@ -298,8 +300,9 @@ class Newsclean:
         consumer = self.app.consumer
         async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
             messages = await consumer.admit(event.message for event in events)
-            await handle(messages)
-            await consumer.delivered(messages)
+            if messages:  # none after a crash, or when all were read before
+                await handle(messages)
+                await consumer.delivered(messages)
 
     async def route(self, stream: faust.StreamT) -> None:
         await self._in_batches(stream, self._route_batch)
@@ -576,9 +579,21 @@ def _origin_of(message: Any) -> Origin:
     return Origin(topic=message.topic, partition=message.partition, offset=message.offset)
 
 
-def _stop_this_process(exc: BaseException) -> None:
-    # The worker's own SIGTERM path: the other agent finishes its batch, delivered work is
-    # committed, the withheld batch is not.
+def _stop_this_process(exc: BaseException, grace_s: float = CRASH_STOP_GRACE_S) -> None:
+    """The worker's own SIGTERM path (nothing more is committed after the crash), bounded: a
+    stop that has not ended the process within `grace_s` — whatever it waits on — dumps every
+    thread's stack and exits with EX_SOFTWARE. A thread, not the event loop: the loop may be
+    what is stuck. The NER processes notice their parent is gone and exit (`streams.nlp_pool`)."""
+    def hard_exit() -> None:
+        log.critical("the worker did not stop within %.0f s of the agent crash; exiting now", grace_s)
+        faulthandler.dump_traceback(all_threads=True)
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        os._exit(EX_SOFTWARE)
+
+    timer = threading.Timer(grace_s, hard_exit)
+    timer.daemon = True  # a stop that ends in time is not held up by it
+    timer.start()
     os.kill(os.getpid(), signal.SIGTERM)
 
 

@@ -114,6 +114,18 @@ class ReleasingConsumer(aiokafka_driver.Consumer):
         for message in list(self._unacked_messages):
             self.ack(message)
 
+    async def wait_empty(self) -> None:
+        """The stop's wait for every message in flight to be acknowledged; after a crash,
+        nothing. Faust restarts a crashed agent on the same stream, and the dead actor's
+        `take_events` buffer stays registered on it: events it keeps taking are tracked after
+        `halt` and never acknowledged, and Faust's wait loops until they are (the worker "still
+        running" after an agent crash). Nothing is committed after a crash, so nothing needs
+        waiting for: release again what streams took since `halt`."""
+        if self.halted:
+            self.halt()
+            return
+        await super().wait_empty()
+
     async def perform_seek(self) -> None:
         # Every (re)assignment ends here: positions are back at the committed offsets, whoever
         # committed them, so the bookkeeping starts over from there.

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import subprocess
+import sys
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,6 +90,21 @@ async def test_app_after_a_crash_nothing_is_admitted_or_committed(newsclean, mon
     assert await consumer.admit([_Message(b"{}", offset=1)]) == []
     await consumer.delivered(taken)  # a batch that finishes after the crash commits nothing
     assert commits == [{tp: 1}]
+
+
+async def test_app_after_a_crash_the_stop_waits_for_no_message_taken_since(newsclean):
+    """A stream tracks what it takes (Faust inlines `track_message`); the dead actor's take
+    buffer keeps taking after the crash and never acknowledges: the stop must not wait for it."""
+    consumer = newsclean.app.consumer
+    consumer.halt()
+    taken_since = _Message(b"{}", offset=3)
+    consumer._unacked_messages.add(taken_since)
+    stop = asyncio.ensure_future(consumer.wait_empty())
+    done, _ = await asyncio.wait({stop}, timeout=10)  # (Faust's wait loop does not end on cancel)
+    consumer._stopped.set()  # ends Faust's wait loop if it is still running
+    await stop
+    assert stop in done, "the stop waits for a message nobody will acknowledge"  # for good, before the fix
+    assert taken_since.acked and not consumer._unacked_messages
 
 
 def test_app_every_topic_and_the_table_carry_raw_bytes(newsclean):
@@ -356,6 +373,20 @@ async def test_app_agent_crash_stops_the_worker_instead_of_committing(monkeypatc
     await newsclean.app._on_agent_error(agent, RuntimeError("boom"))
     await newsclean.app._on_agent_error(agent, RuntimeError("again"))
     assert [str(c) for c in crashes] == ["boom"] and commits == []
+
+
+def test_app_a_stop_after_a_crash_that_hangs_ends_in_a_hard_exit():
+    """Whatever the graceful stop waits on, the process ends with EX_SOFTWARE after the grace."""
+    child = "\n".join([
+        "import signal, time",
+        "from streams.app import _stop_this_process",
+        "signal.signal(signal.SIGTERM, lambda *_: None)",  # a graceful stop that never ends
+        "_stop_this_process(RuntimeError('boom'), grace_s=0.5)",
+        "time.sleep(60)",
+    ])
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=50)
+    assert done.returncode == shell.EX_SOFTWARE, done.stderr[-2000:]
+    assert "did not stop within" in done.stderr and "most recent call first" in done.stderr  # the stuck stack
 
 
 @pytest.mark.parametrize("env, status, message", [
