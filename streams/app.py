@@ -283,7 +283,7 @@ class Newsclean:
     async def reread_holes(self) -> None:
         # From a timer, not from the agents: a partition whose tail Faust dropped sends no batch.
         if self.app.started:
-            await self.app.consumer.reread_holes(self._agents_read)
+            self.app.consumer.reread_holes(self._agents_read)
 
     def _agents_read(self, topic: str) -> bool:
         if topic in (self.by_source.get_topic_name(), self.feed_topic.get_topic_name()):

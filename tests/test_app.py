@@ -107,6 +107,37 @@ async def test_app_after_a_crash_the_stop_waits_for_no_message_taken_since(newsc
     assert taken_since.acked and not consumer._unacked_messages
 
 
+async def test_app_reread_holes_tick_awaits_nothing_and_reads_one_hole_at_a_time(newsclean, monkeypatch):
+    consumer = newsclean.app.consumer
+    tp = TP("nc-by-source", 0)
+    monkeypatch.setattr(consumer, "assignment", lambda: {tp})
+    consumer.expected[tp], consumer.skipped[tp] = 5, 7  # offset 5 missing, 7 came
+    looked, seeks, release = [], [], asyncio.Event()
+
+    async def first_offset(at_tp, offset):
+        looked.append((at_tp, offset))
+        await release.wait()  # a slow look at the log
+        return None
+
+    class Thread:
+        def _ensure_consumer(self):
+            return None
+
+        async def call_thread(self, fun, consumer_, at_tp, offset):
+            seeks.append((at_tp, offset))
+
+    monkeypatch.setattr(consumer, "_first_offset", first_offset)
+    monkeypatch.setattr(consumer, "_thread", Thread())
+    assert consumer.reread_holes(lambda topic: True) is None  # the timer's tick: nothing to await
+    await asyncio.sleep(0)
+    consumer.reread_holes(lambda topic: True)  # the next tick, while the look is under way
+    await asyncio.sleep(0)
+    assert looked == [(tp, 5)]  # one at a time
+    release.set()
+    await consumer._rereading
+    assert seeks == [(tp, 5)] and consumer._read_offset[tp] == 5
+
+
 def test_app_every_topic_and_the_table_carry_raw_bytes(newsclean):
     conf = newsclean.app.conf
     assert (conf.key_serializer, conf.value_serializer) == ("raw", "raw")
