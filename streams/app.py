@@ -35,12 +35,14 @@ import sys
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import BrokenExecutor, ThreadPoolExecutor
+from contextlib import aclosing
 from datetime import datetime, timezone
 from typing import Any
 
 import faust
 import orjson
 
+from .batches import take_arrived
 from .config import ConfigError, Settings, from_env
 from .core.envelope import Origin, dead_letter
 from .core.feedwide import NO_FINDINGS, FeedFindings, observe
@@ -296,13 +298,13 @@ class Newsclean:
     async def _in_batches(self, stream: faust.StreamT, handle: Callable[[Sequence[Any]], Awaitable[None]]) -> None:
         """Every agent's loop: take a batch, admit it in offset order, let `handle` process and
         deliver it, then release it for the commit."""
-        settings = self.settings
         consumer = self.app.consumer
-        async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
-            messages = await consumer.admit(event.message for event in events)
-            if messages:  # none after a crash, or when all were read before
-                await handle(messages)
-                await consumer.delivered(messages)
+        async with aclosing(take_arrived(stream, self.settings.batch_size)) as batches:  # closed on a crash too
+            async for events in batches:
+                messages = await consumer.admit(event.message for event in events)
+                if messages:  # none after a crash, or when all were read before
+                    await handle(messages)
+                    await consumer.delivered(messages)
 
     async def route(self, stream: faust.StreamT) -> None:
         await self._in_batches(stream, self._route_batch)

@@ -474,14 +474,11 @@ async def _route(newsclean, monkeypatch, messages, agent: str = "route") -> list
     monkeypatch.setattr(newsclean.app.consumer, "admit", admit)
     monkeypatch.setattr(newsclean.app.consumer, "delivered", delivered)
 
-    async def batches():
+    async def batches(stream, size):
         yield [_Event(m) for m in messages]
 
-    class _Stream:
-        def take_events(self, size, within):
-            return batches()
-
-    await getattr(newsclean, agent)(_Stream())
+    monkeypatch.setattr(shell, "take_arrived", batches)
+    await getattr(newsclean, agent)(object())
     return sent
 
 
