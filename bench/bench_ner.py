@@ -28,7 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import spacy  # noqa: E402
 
-from streams.nlp import EXCLUDED, EntityExtractor, NerSettings, load_extractor  # noqa: E402
+from streams.nlp.extractor import EntityExtractor, load_extractor  # noqa: E402
+from streams.nlp.model import EXCLUDED  # noqa: E402
+from streams.nlp.settings import NerSettings  # noqa: E402
 
 DEV_NER = Path("/work/shared/eval/dev-ner/raw.jsonl")
 OUT = Path(__file__).resolve().parent / "out" / "ner.json"
@@ -112,7 +114,7 @@ if __name__ == "__main__":
     if traced:
         tracemalloc.start()
     start = time.perf_counter()
-    from streams.geodata import place_index
+    from streams.nlp.geodata import place_index
     index = place_index()
     out = {"load_seconds": round(time.perf_counter() - start, 2), "rss_mib": round((rss() - before) / 2**20, 1),
            "cities": len(index.cities), "city_aliases": len(index.city_aliases)}

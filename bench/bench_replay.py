@@ -39,7 +39,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from streams import broker  # noqa: E402
+from streams.dev import broker  # noqa: E402
 from streams.config import Settings  # noqa: E402
 from streams.core.models import MemoryStore  # noqa: E402
 from streams.offline import clean_file  # noqa: E402
@@ -153,7 +153,7 @@ def _children_cpu() -> float:
 
 
 def offline_baseline(items: list, ner: bool, label: str) -> dict:
-    from streams.nlp import load_extractor
+    from streams.nlp.extractor import load_extractor
 
     extractor = load_extractor(Settings().ner) if ner else None
     source = Path(f"/tmp/{label}.jsonl")

@@ -29,7 +29,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from streams.process import WorkerProcess
+from streams.dev.process import WorkerProcess
 
 from feed import Message, Stream
 from observe import CpuMeter, Sampler, scrape

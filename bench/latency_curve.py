@@ -23,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from streams.core.dedup import DedupSettings  # noqa: E402
-from streams.process import WorkerProcess  # noqa: E402
+from streams.dev.process import WorkerProcess  # noqa: E402
 
 import feed  # noqa: E402
 import kafka_steps as ks  # noqa: E402

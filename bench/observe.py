@@ -29,7 +29,7 @@ WATCHED = (
 
 
 def machine() -> dict:
-    from streams.broker import KAFKA_VERSION
+    from streams.dev.broker import KAFKA_VERSION
 
     cpu = platform.processor() or platform.machine()
     try:
@@ -95,7 +95,7 @@ def total(samples: dict[str, float], name: str) -> float:
 class Sampler:
     """Every `every` seconds: each worker's RSS (psutil) and a few metrics from its /metrics."""
 
-    workers: list  # streams.process.WorkerProcess
+    workers: list  # streams.dev.process.WorkerProcess
     every: float = 1.0
     rows: list[dict] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)

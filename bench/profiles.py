@@ -22,7 +22,7 @@ from pathlib import Path
 
 import psutil
 
-from streams.process import WorkerProcess
+from streams.dev.process import WorkerProcess
 
 from feed import Stream
 
@@ -39,14 +39,14 @@ STAGES = (
     ("state table + changelog", re.compile(r"TableStore\.|\(faust/tables/")),
     ("envelope", re.compile(r"\(streams/core/envelope\.py")),
     ("metrics", re.compile(r"\(prometheus_client/")),
-    ("app glue (orjson dumps, headers, batching)", re.compile(r"\(streams/app\.py")),
+    ("app glue (orjson dumps, headers, batching)", re.compile(r"\(streams/(worker|kafka)/")),
     ("aiokafka client", re.compile(r"\(aiokafka/")),
     ("Faust/mode runtime", re.compile(r"\((faust|mode)/")),
     ("asyncio loop", re.compile(r"\(asyncio/|\(selectors\.py")),
 )
-AGENTS = (("route", re.compile(r"\broute \(streams/app\.py")), ("clean", re.compile(r"\bclean \(streams/app\.py")),
+AGENTS = (("route", re.compile(r"\broute \(streams/worker/agents\.py")), ("clean", re.compile(r"\bclean \(streams/worker/agents\.py")),
           ("ner thread", re.compile(r"\benrich \(streams/core/pipeline\.py")),
-          ("ner process", re.compile(r"\b(_spans|_init|_ready) \(streams/nlp_pool\.py")),
+          ("ner process", re.compile(r"\b(_spans|_init|_ready) \(streams/nlp/pool\.py")),
           ("producer", re.compile(r"\((aiokafka/producer|faust/transport/producer)")))
 
 
@@ -113,14 +113,16 @@ def core_stages(stream: Stream, articles: int = 300) -> dict:
     """Microseconds per article for each step, best of 3 passes over `articles` valid messages."""
     import orjson
 
-    from streams.core.dedup import DedupSettings, deduplicate
+    from streams.core.dedup import deduplicate
+    from streams.core.settings import DedupSettings
     from streams.core.envelope import build_envelope
     from streams.core.languages import NER_RAN
     from streams.core.models import MemoryStore
     from streams.core.ninjs import decode, parse_article
     from streams.core.ninjs.versions import check, detect
     from streams.core.paragraphs import select_body, split_body
-    from streams.nlp import NerSettings, load_extractor
+    from streams.nlp.extractor import load_extractor
+    from streams.nlp.settings import NerSettings
 
     raws = [m.value for m in stream.messages if m.valid][:articles]
     docs = [decode(r) for r in raws]

@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from streams.core.dedup import DedupSettings  # noqa: E402
+from streams.core.settings import DedupSettings  # noqa: E402
 
 import feed  # noqa: E402
 import kafka_steps as ks  # noqa: E402
@@ -105,7 +105,8 @@ async def kafka_steps(args, sizes: dict, faulty: feed.Stream, clean: feed.Stream
 
 
 async def ner_steps(faulty: feed.Stream, clean: feed.Stream, sizes: dict, results: dict) -> None:
-    from streams.nlp import NerSettings, load_extractor
+    from streams.nlp.extractor import load_extractor
+    from streams.nlp.settings import NerSettings
 
     extractor = load_extractor(NerSettings(cache_size=0, processes=0))  # B2 reads `.nlp`: in this process
     for name, stream in (("B2_faulty", faulty.first_copy(sizes["ner_messages"])), ("B2_clean", clean.first_copy(sizes["ner_messages"]))):

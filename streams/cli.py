@@ -10,17 +10,17 @@ from contextlib import ExitStack
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["broker"]:
-        from . import broker
+        from streams.dev import broker
 
         return broker.main(argv[1:])
     if argv[:1] == ["demo"]:
-        from . import demo
+        from streams.dev import demo
 
         return demo.main(argv[1:])
     if argv[:1] == ["replay"]:
-        from . import replay
+        from streams.replay import cli
 
-        return replay.main(argv[1:])
+        return cli.main(argv[1:])
     parser = argparse.ArgumentParser(prog="newsclean", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -41,17 +41,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "clean":
         return _clean(args)
     if args.command == "worker":
-        from .app import run_worker
+        from streams.worker.main import run_worker
 
         return run_worker()
     return 2
 
 
 def _clean(args: argparse.Namespace) -> int:
-    from .config import ConfigError, from_env
-    from .core.models import MemoryStore
-    from .nlp import load_extractor
-    from .offline import clean_file, prime
+    from streams.config import ConfigError, from_env
+    from streams.core.models import MemoryStore
+    from streams.nlp.extractor import load_extractor
+    from streams.offline import clean_file, prime
 
     try:
         settings = from_env()

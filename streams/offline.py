@@ -12,7 +12,8 @@ import orjson
 
 from .core.envelope import Origin
 from .core.models import MemoryStore, SeenStore
-from .core.pipeline import Extractor, PipelineSettings, Prepared, Processed, Rejected, Skipped, event_time, prepare, process
+from .core.pipeline import Extractor, Prepared, Processed, Rejected, Skipped, event_time, prepare, process
+from .core.settings import PipelineSettings
 from .input_files import FORMAT_NAMES, Reading, read_items
 
 

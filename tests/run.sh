@@ -9,12 +9,12 @@ bash .ci/setup
 if [ -z "${NEWSCLEAN_TEST_BROKER:-}" ]; then
   export NEWSCLEAN_BROKER_PORT="${NEWSCLEAN_BROKER_PORT:-9092}"
   export NEWSCLEAN_TEST_BROKER="127.0.0.1:$NEWSCLEAN_BROKER_PORT"
-  if ! .venv/bin/python -m streams.broker status >/dev/null; then
-    stop_broker() { local rc=$?; .venv/bin/python -m streams.broker stop || true; exit "$rc"; }
+  if ! .venv/bin/python -m streams.dev.broker status >/dev/null; then
+    stop_broker() { local rc=$?; .venv/bin/python -m streams.dev.broker stop || true; exit "$rc"; }
     trap stop_broker EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
-    .venv/bin/python -m streams.broker start
+    .venv/bin/python -m streams.dev.broker start
   fi
 fi
 

@@ -18,14 +18,23 @@ from aiokafka.errors import KafkaConnectionError, MessageSizeTooLargeError
 from faust.exceptions import ProducerSendError
 from faust.types import TP
 
-import streams.app as shell
-from streams.app import ArticleTimeout, Deadline, Newsclean, TableStore, _credentials, _rejection, send_changelog
+import streams.deadline
+import streams.worker.agents as agents
+from streams.dead_letters import rejection
+from streams.deadline import ArticleTimeout, Deadline
+from streams.worker.app import EX_SOFTWARE, Newsclean
+from streams.worker.headers import INPUT_TIME_HEADER, ORIGIN_HEADER
+from streams.worker.main import run_worker
+from streams.worker.state import TableStore, send_changelog
 from streams.config import Settings
 from streams.core.models import Entity, Mention
-from streams.core.ninjs import InvalidInput, Limits
+from streams.core.ninjs import InvalidInput
+from streams.core.settings import Limits
 from streams.core.tombstone import KEYLESS_DETAIL
-from streams.delivery import IdempotentProducer, Outgoing, ReleasingConsumer, deliver, too_large
-from streams.topics import client_options
+from streams.kafka.consumer import ReleasingConsumer
+from streams.kafka.delivery import Outgoing, deliver, too_large
+from streams.kafka.security import client_options
+from streams.kafka.transport import IdempotentProducer, faust_credentials
 
 SECRET = "s3cr3t-never-logged"
 
@@ -227,7 +236,7 @@ def test_app_deadline_interrupts_a_busy_article():
                 pass
     with Deadline(5.0):
         pass  # disarmed on exit: no alarm arrives later
-    assert shell.signal.getitimer(shell.signal.ITIMER_REAL) == (0.0, 0.0)
+    assert streams.deadline.signal.getitimer(streams.deadline.signal.ITIMER_REAL) == (0.0, 0.0)
 
 
 def test_app_deadline_is_not_armed_off_the_main_thread():
@@ -244,7 +253,7 @@ def test_app_deadline_is_not_armed_off_the_main_thread():
     (KeyError("bodies"), "internal_error", "KeyError: 'bodies'"),
 ])
 def test_app_rejection_names_the_reason_and_the_limit(exc, reason, detail):
-    rejected = _rejection(b"raw", exc, Limits(), {"topic": "t", "partition": 0, "offset": 3}, b"k")
+    rejected = rejection(b"raw", exc, Limits(), {"topic": "t", "partition": 0, "offset": 3}, b"k")
     assert rejected.reason == reason == rejected.record["reason"]
     assert detail in rejected.record["detail"]
 
@@ -303,21 +312,21 @@ async def _clean(newsclean, monkeypatch, values) -> list[dict]:
     async def no_changelog(table, writes):
         return []  # the unit tests have no broker; the changelog path has its own tests
 
-    monkeypatch.setattr(shell, "deliver", capture)
-    monkeypatch.setattr(shell, "send_changelog", no_changelog)
+    monkeypatch.setattr(agents, "deliver", capture)
+    monkeypatch.setattr(agents, "send_changelog", no_changelog)
     await newsclean._clean_batch([_Message(v, offset=n) for n, v in enumerate(values)])
     return [orjson.loads(item.value) for item in sent]
 
 
 async def test_app_unexpected_error_in_one_article_is_dead_lettered_as_internal_error(newsclean, monkeypatch):
-    real = shell.prepare
+    real = agents.prepare
 
     def failing(raw, *args, **kwargs):
         if b"urn:app:1" in raw:
             raise ZeroDivisionError("a bug in the core")
         return real(raw, *args, **kwargs)
 
-    monkeypatch.setattr(shell, "prepare", failing)
+    monkeypatch.setattr(agents, "prepare", failing)
     records = await _clean(newsclean, monkeypatch, [_article(0), _article(1), _article(2)])
     assert [r.get("reason") or r["article"]["uri"] for r in records] == ["urn:app:0", "internal_error", "urn:app:2"]
     assert "ZeroDivisionError: a bug in the core" in records[1]["detail"]
@@ -348,7 +357,7 @@ async def test_app_failed_article_leaves_no_trace_in_the_feed_state(newsclean, m
         store.set("written-before-the-failure", b"x")
         raise ArticleTimeout
 
-    monkeypatch.setattr(shell, "prepare", half_way)
+    monkeypatch.setattr(agents, "prepare", half_way)
     records = await _clean(newsclean, monkeypatch, [_article(0)])
     assert records[0]["reason"] == "too_slow"
     assert b"written-before-the-failure" not in newsclean.seen.data
@@ -410,13 +419,13 @@ def test_app_a_stop_after_a_crash_that_hangs_ends_in_a_hard_exit():
     """Whatever the graceful stop waits on, the process ends with EX_SOFTWARE after the grace."""
     child = "\n".join([
         "import signal, time",
-        "from streams.app import _stop_this_process",
+        "from streams.worker.app import _stop_this_process",
         "signal.signal(signal.SIGTERM, lambda *_: None)",  # a graceful stop that never ends
         "_stop_this_process(RuntimeError('boom'), grace_s=0.5)",
         "time.sleep(60)",
     ])
     done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=50)
-    assert done.returncode == shell.EX_SOFTWARE, done.stderr[-2000:]
+    assert done.returncode == EX_SOFTWARE, done.stderr[-2000:]
     assert "did not stop within" in done.stderr and "most recent call first" in done.stderr  # the stuck stack
 
 
@@ -427,7 +436,7 @@ def test_app_a_stop_after_a_crash_that_hangs_ends_in_a_hard_exit():
 def test_app_run_worker_fails_fast_with_a_clear_error(monkeypatch, capsys, env, status, message):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    assert shell.run_worker() == status
+    assert run_worker() == status
     assert message in capsys.readouterr().err
 
 
@@ -438,7 +447,7 @@ def test_app_run_worker_fails_fast_with_a_clear_error(monkeypatch, capsys, env, 
                                                  ("SASL_SSL", "SCRAM-SHA-512")])
 def test_app_sasl_settings_reach_both_clients(protocol, mechanism):
     settings = Settings(security_protocol=protocol, sasl_mechanism=mechanism, sasl_username="alice", sasl_password=SECRET)
-    credentials = _credentials(settings)
+    credentials = faust_credentials(settings)
     assert (credentials.protocol.value, credentials.mechanism.value, credentials.username) == (protocol, mechanism, "alice")
     assert (credentials.ssl_context is not None) == protocol.endswith("SSL")
     options = client_options(settings)
@@ -448,10 +457,10 @@ def test_app_sasl_settings_reach_both_clients(protocol, mechanism):
 
 def test_app_ssl_context_verifies_the_broker(tmp_path):
     settings = Settings(security_protocol="SSL")
-    context = _credentials(settings).context
+    context = faust_credentials(settings).context
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
     assert client_options(settings)["ssl_context"].verify_mode == ssl.CERT_REQUIRED
-    assert _credentials(Settings()) is None and client_options(Settings())["security_protocol"] == "PLAINTEXT"
+    assert faust_credentials(Settings()) is None and client_options(Settings())["security_protocol"] == "PLAINTEXT"
 
 
 
@@ -470,14 +479,14 @@ async def _route(newsclean, monkeypatch, messages, agent: str = "route") -> list
     async def delivered(messages):
         pass
 
-    monkeypatch.setattr(shell, "deliver", capture)
+    monkeypatch.setattr(agents, "deliver", capture)
     monkeypatch.setattr(newsclean.app.consumer, "admit", admit)
     monkeypatch.setattr(newsclean.app.consumer, "delivered", delivered)
 
     async def batches(stream, size):
         yield [_Event(m) for m in messages]
 
-    monkeypatch.setattr(shell, "take_arrived", batches)
+    monkeypatch.setattr(agents, "take_arrived", batches)
     await getattr(newsclean, agent)(object())
     return sent
 
@@ -493,8 +502,8 @@ async def test_app_route_and_feed_send_a_tombstone_to_every_by_source_partition(
     assert [o.partition for o in tombstones] == list(range(newsclean.settings.partitions))
     assert all(o.topic is newsclean.by_source and o.value is None and o.key == b"urn:app:0" for o in tombstones)
     headers = dict(tombstones[0].headers)
-    assert orjson.loads(headers[shell.ORIGIN_HEADER]) == {"topic": "raw", "partition": 0, "offset": 3}
-    assert headers[shell.INPUT_TIME_HEADER] == b"1700000000.5"
+    assert orjson.loads(headers[ORIGIN_HEADER]) == {"topic": "raw", "partition": 0, "offset": 3}
+    assert headers[INPUT_TIME_HEADER] == b"1700000000.5"
 
 
 async def test_app_route_dead_letters_a_tombstone_without_a_key_and_an_empty_value_is_not_a_tombstone(newsclean, monkeypatch):
@@ -514,9 +523,9 @@ async def test_app_clean_forwards_a_tombstone_to_the_output_under_its_key(newscl
     async def no_changelog(table, writes):
         return []
 
-    monkeypatch.setattr(shell, "deliver", capture)
-    monkeypatch.setattr(shell, "send_changelog", no_changelog)
-    headers = ((shell.ORIGIN_HEADER, b'{"topic":"raw","partition":0,"offset":3}'), (shell.INPUT_TIME_HEADER, b"1700000000.5"))
+    monkeypatch.setattr(agents, "deliver", capture)
+    monkeypatch.setattr(agents, "send_changelog", no_changelog)
+    headers = ((ORIGIN_HEADER, b'{"topic":"raw","partition":0,"offset":3}'), (INPUT_TIME_HEADER, b"1700000000.5"))
     await newsclean._clean_batch([_Message(_article(0), offset=0), _Message(None, offset=1, key=b"urn:app:0", headers=headers)])
     envelope, tomb = sent
     assert envelope.topic is newsclean.output and orjson.loads(envelope.value)["article"]["uri"] == "urn:app:0"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from streams import broker
-from streams.broker import BrokerError, BrokerSettings
+from streams.dev import broker
+from streams.dev.broker import BrokerError, BrokerSettings
 
 
 def _props(text: str) -> dict[str, str]:

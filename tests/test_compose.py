@@ -17,7 +17,7 @@ import jsonschema
 import pytest
 import yaml
 
-from streams import broker
+from streams.dev import broker
 from streams.config import from_env
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -3,7 +3,7 @@
 import pytest
 
 from streams.core.places import resolve
-from streams.geodata import place_index
+from streams.nlp.geodata import place_index
 
 
 @pytest.fixture(scope="module")

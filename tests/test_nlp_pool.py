@@ -5,8 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from streams.nlp import NerSettings, load_extractor
-from streams.nlp_pool import split
+from streams.nlp.extractor import load_extractor
+
+from streams.nlp.settings import NerSettings
+from streams.nlp.pool import split
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

@@ -57,7 +57,7 @@ def test_offline_clean_passes_non_text_items_and_gives_untimed_items_the_previou
 def test_offline_clean_shuts_the_ner_processes_down_before_returning(tmp_path, monkeypatch):
     # Left to the garbage collector at interpreter exit, the pool raced concurrent.futures' own
     # atexit hook, which then wrote to a closed pipe (OSError: Bad file descriptor).
-    import streams.nlp
+    import streams.nlp.extractor
 
     closed = []
 
@@ -70,7 +70,7 @@ def test_offline_clean_shuts_the_ner_processes_down_before_returning(tmp_path, m
         def close(self):
             closed.append(True)
 
-    monkeypatch.setattr(streams.nlp, "load_extractor", lambda settings: Extractor())
+    monkeypatch.setattr(streams.nlp.extractor, "load_extractor", lambda settings: Extractor())
     src = tmp_path / "in.jsonl"
     src.write_bytes(orjson.dumps(ARTICLE) + b"\n")
     assert main(["clean", str(src), "-o", str(tmp_path / "out.jsonl")]) == 0

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from streams.core.models import MemoryStore
-from streams.core.pipeline import PipelineSettings
-from streams.nlp import NerSettings, load_extractor
+from streams.core.settings import PipelineSettings
+from streams.nlp.extractor import load_extractor
+from streams.nlp.settings import NerSettings
 from streams.offline import clean_file, prime
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"

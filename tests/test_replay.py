@@ -10,11 +10,11 @@ import pytest
 from aiokafka import TopicPartition
 
 from streams.config import Settings
-from streams.replay import ReplayConflict, ReplayRequest, Tally, conflict_check, identity, names_for
-from streams.replay_cli import parse_request
-from streams.replay_journal import PLAN, PROGRESS, ArticleStore, JournalStore, Restored, apply_record, checkpoint_records
-from streams.replay_progress import Progress, Snapshot, eta_seconds, format_bar, format_duration, progress_record
-from streams.replay_range import (
+from streams.replay.request import ReplayConflict, ReplayRequest, Tally, conflict_check, identity, names_for
+from streams.replay.cli import parse_request
+from streams.replay.journal import PLAN, PROGRESS, ArticleStore, JournalStore, Restored, apply_record, checkpoint_records
+from streams.replay.progress import Progress, Snapshot, eta_seconds, format_bar, format_duration, progress_record
+from streams.replay.ranges import (
     OffsetRequest,
     RangeError,
     Span,

@@ -6,7 +6,8 @@ import random
 
 import pytest
 
-from streams.core.feedwide import FeedSettings, observe
+from streams.core.feedwide import observe
+from streams.core.settings import FeedSettings
 from streams.core.links import Record, containment, shingles, sketch_of
 from streams.core.models import MemoryStore
 
@@ -157,7 +158,7 @@ def test_links_an_update_of_a_copy_still_links_to_the_copys_original():
 
 class Transaction:
     """One article's writes over a base store, in the order the worker's changelog carries them
-    (first write of a key, last value), as `streams.app.TableStore` keeps them."""
+    (first write of a key, last value), as `streams.worker.state.TableStore` keeps them."""
 
     def __init__(self, base: dict) -> None:
         self.base = base

@@ -35,11 +35,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import TopicPartition
 
-from streams import broker
+from streams.dev import broker
 from streams.core.feedwide import state_view
 from streams.core.models import MemoryStore
-from streams.core.pipeline import PipelineSettings, Processed, process
-from streams.process import WorkerProcess
+from streams.core.pipeline import Processed, process
+from streams.core.settings import PipelineSettings
+from streams.dev.process import WorkerProcess
 
 from .synthetic import feed
 

@@ -1,5 +1,5 @@
 """A worker that loses one message on its way to the `clean` agent, as Faust sometimes does (see
-streams.delivery): the first time offset DROP_OFFSET (default 3) of a by-source partition comes, it is neither
+streams.kafka.consumer): the first time offset DROP_OFFSET (default 3) of a by-source partition comes, it is neither
 processed nor reported delivered. For the test that such a hole is never committed over and
 that the partition is read again from it. The fault lives here, in the test tree.
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 import sys
 
-from streams import app
-from streams.batches import take_arrived
+from streams.worker.batches import take_arrived
+from streams.worker import app
 from streams.cli import main
 
 DROPPED = int(os.environ.get("DROP_OFFSET", "3"))

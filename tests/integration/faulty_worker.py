@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from streams import app
+from streams.worker import app
 from streams.cli import main
 
 

@@ -4,7 +4,7 @@ worker at once with a clear error; the password is never in the worker's log; Fa
 router views answer 404; message content is never unpickled or evaluated.
 
 TLS: `tls_broker` is a third broker with an SSL listener and a self-signed certificate made with
-keytool (streams/broker.py has no TLS option yet, so this module writes that broker's
+keytool (streams/dev/broker.py has no TLS option yet, so this module writes that broker's
 server.properties itself); a worker trusting the certificate through NEWSCLEAN_SSL_CAFILE
 processes an article, one that does not stops at once with the verification error."""
 
@@ -23,8 +23,8 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from streams import broker
-from streams.process import WorkerProcess
+from streams.dev import broker
+from streams.dev.process import WorkerProcess
 
 from .chaos import Tail, free_ports
 from .synthetic import START, article

@@ -18,7 +18,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from streams.process import WorkerProcess
+from streams.dev.process import WorkerProcess
 
 from .chaos import Tail, read_topic
 from .synthetic import feed

@@ -10,7 +10,7 @@ from typing import Callable
 
 import orjson
 
-from streams.process import WorkerProcess
+from streams.dev.process import WorkerProcess
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

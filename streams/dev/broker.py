@@ -82,7 +82,7 @@ class BrokerStatus:
 
 def default_home() -> Path:
     env = os.environ.get("NEWSCLEAN_KAFKA_HOME")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / ".kafka"
+    return Path(env) if env else Path(__file__).resolve().parents[2] / ".kafka"
 
 
 def _settings(port: int | None, home: Path | None, **extra) -> BrokerSettings:

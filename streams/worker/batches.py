@@ -7,7 +7,7 @@ arrived meanwhile (up to `max_`): one article alone goes at once, and under load
 fills while the previous one is processed, so batches still grow with the backlog.
 
 Its events are acknowledged (released for the stop and rebalances; newsclean commits by itself,
-`streams.delivery`) once the agent has processed the batch and asks for the next — or closes the
+`streams.kafka.consumer`) once the agent has processed the batch and asks for the next — or closes the
 generator, which the agents do even when a batch fails (`contextlib.aclosing`): a buffer left
 registered on the stream after a crash would keep taking events nobody processes."""
 

@@ -18,7 +18,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from .process import WorkerProcess
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 BROKEN = b'{"uri": "urn:newsclean:demo:broken", "bodies": [{"value": "cut off mid-'
 
 

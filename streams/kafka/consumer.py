@@ -1,11 +1,7 @@
-"""How records leave the worker and how its input offsets advance (README "Guarantees").
-
-- `IdempotentProducer`: acks=all with idempotence, always.
-- `ReleasingConsumer`: each partition's messages reach the agents strictly in offset order (a
-  message Faust dropped is read again, not skipped), and input offsets are committed by
-  newsclean after delivery; Faust's own offset commits are off.
-- `deliver`: send a batch's records and wait until Kafka has every one; a record refused as too
-  large is replaced by what its `Outgoing.instead` says (a dead letter).
+"""How the worker's input offsets advance (README "Guarantees"): `ReleasingConsumer` hands each
+partition's messages to the agents strictly in offset order (a message Faust dropped is read
+again, not skipped), and input offsets are committed by newsclean after delivery; Faust's own
+offset commits are off.
 
 Why Faust does not commit here. Faust 0.15 commits the offsets of *acknowledged* messages, and it
 acknowledges messages nobody processed: a message a stream takes while flow control is paused (a
@@ -14,45 +10,41 @@ acknowledged* (`Stream._py_aiter`, "We want to ack the filtered out message"), a
 check (`min(acked) - committed > 1` in `Consumer._new_offset`) commits over a single missing
 offset. Either loses the message for good: with Faust committing, the SIGTERM-and-restart test
 (tests/integration/test_shutdown.py) lost one article in 4 of 7 runs.
+
+This module overrides Faust internals (`Consumer._unacked_messages`, `_waiting_for_ack`,
+`_new_offset`, `_commit`, `_committed_offset`, `_read_offset`, `_thread`, `perform_seek`,
+`callback`): the one place newsclean depends on Faust's private side. `SUPPORTED_FAUST` names
+the faust-streaming releases it was read against and tested on. A consumer whose Faust lacks one
+of those internals refuses to start (`missing_internals`); a release not in the list starts
+with a warning; tests/kafka/test_consumer_faust_internals.py fails on either.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import aiokafka
-import faust
-from aiokafka.errors import MessageSizeTooLargeError, RecordListTooLargeError
 from faust.exceptions import ConsumerNotStarted
 from faust.transport.drivers import aiokafka as aiokafka_driver
 from faust.types.tuples import ack_lock
 from mode.utils.futures import notify
 
 log = logging.getLogger("newsclean")
+# faust-streaming releases whose Consumer internals this module was read against and tested on;
+# pyproject.toml pins the same series. Add a release only after reading its consumer.py.
+SUPPORTED_FAUST = ("0.15.2", "0.15.3")
+# Faust's private consumer state used below (set by Faust's Consumer.__init__) ...
+FAUST_STATE = ("_unacked_messages", "_waiting_for_ack", "_committed_offset", "_read_offset", "_thread", "callback")
+# ... and the methods overridden or called: their absence would leave Faust's committing on.
+FAUST_METHODS = ("ack", "_new_offset", "_commit", "perform_seek", "earliest_offsets", "assignment", "wait_empty")
+FAUST_THREAD = ("call_thread", "_ensure_consumer")  # of `_thread`, the consumer's own thread
 REREAD_AGAIN_S = 2.0  # a hole still open this long after its partition was read again: read again
-
-
-def record_time_ms(event_ms: int) -> int:
-    """The Kafka timestamp for a record of this event time: the event time, but never in the
-    future. A broker refuses records stamped more than `log.message.timestamp.after.max.ms`
-    ahead (1 hour by default since Kafka 4.0); an embargoed or mis-dated article would fail its
-    whole batch and stop the worker at every restart."""
-    return min(event_ms, int(time.time() * 1000))
-
-
-class IdempotentProducer(aiokafka_driver.Producer):
-    """acks=all with idempotence, always. Faust enables idempotence only inside transactions
-    (`processing_guarantee="exactly_once"`, which we do not use); without it a retried batch
-    can be written twice or out of order."""
-
-    def _settings_extra(self) -> dict[str, Any]:
-        return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
 
 
 class ReleasingConsumer(aiokafka_driver.Consumer):
@@ -78,6 +70,13 @@ class ReleasingConsumer(aiokafka_driver.Consumer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        missing = missing_internals(self)
+        if missing:
+            raise RuntimeError(f"faust-streaming {faust_version()} lacks the consumer internals newsclean overrides "
+                               f"({', '.join(missing)}); supported: {', '.join(SUPPORTED_FAUST)}")
+        if faust_version() not in SUPPORTED_FAUST:
+            log.warning("faust-streaming %s is not among the releases newsclean's consumer was tested on (%s)",
+                        faust_version(), ", ".join(SUPPORTED_FAUST))
         self.halted = False
         self.expected: dict[Any, int] = {}  # tp -> next offset to admit
         self.skipped: dict[Any, int] = {}  # tp -> highest offset skipped while a hole is open
@@ -302,75 +301,14 @@ async def _seek(consumer: Any, tp: Any, offset: int) -> None:
     consumer.seek(tp, offset)
 
 
-class Transport(aiokafka_driver.Transport):
-    Producer = IdempotentProducer
-    Consumer = ReleasingConsumer
+def faust_version() -> str:
+    return importlib.metadata.version("faust-streaming")
 
 
-class KafkaApp(faust.App):
-    """faust.App on the transport above (the broker URL scheme is not consulted: newsclean
-    speaks Kafka only), handing a crashed agent to `on_agent_crash` instead of Faust's default
-    handler, which commits."""
-
-    on_agent_crash: Callable[[Any, BaseException], Awaitable[None]] | None = None
-
-    def _new_transport(self) -> Transport:
-        return Transport(self.conf.broker_consumer, self)
-
-    def _new_producer_transport(self) -> Transport:
-        return Transport(self.conf.broker_producer, self)
-
-    async def _on_agent_error(self, agent: Any, exc: BaseException) -> None:
-        if self.on_agent_crash is not None:
-            await self.on_agent_crash(agent, exc)
-
-
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    """One record to produce, and what to send instead if Kafka refuses it as too large."""
-
-    topic: faust.TopicT
-    key: bytes | None
-    value: bytes | None  # None: a tombstone
-    timestamp: float | None = None
-    headers: Sequence[tuple[str, bytes]] | None = None
-    instead: Callable[[BaseException], Outgoing] | None = None
-    partition: int | None = None  # None: by the key
-
-
-async def deliver(items: Sequence[Outgoing], also: Sequence[asyncio.Future] = ()) -> None:
-    """Send `items` in order, then wait until Kafka has every one of them and of `also`. A
-    record refused as too large is replaced by its `instead`; any other failure raises."""
-    pending = [(item, await _send(item)) for item in items]
-    for item, delivery in pending:
-        while True:
-            try:
-                await delivery
-                break
-            except Exception as exc:
-                if item.instead is None or not too_large(exc):
-                    raise
-                log.warning("Kafka refused a record of %d bytes for %s as too large; sending a dead letter instead",
-                            len(item.value or b""), item.topic.get_topic_name())
-                item = item.instead(exc)
-                delivery = await _send(item)
-    await asyncio.gather(*also)
-
-
-async def _send(item: Outgoing) -> asyncio.Future:
-    try:
-        timestamp = None if item.timestamp is None else record_time_ms(round(item.timestamp * 1000)) / 1000
-        return await item.topic.send(key=item.key, value=item.value, partition=item.partition, timestamp=timestamp,
-                                     headers=item.headers)
-    except Exception as exc:  # refused before sending (e.g. too large for the producer)
-        failed = asyncio.get_running_loop().create_future()
-        failed.set_exception(exc)
-        return failed
-
-
-def too_large(exc: BaseException | None) -> bool:
-    while exc is not None:
-        if isinstance(exc, (MessageSizeTooLargeError, RecordListTooLargeError)):
-            return True
-        exc = exc.__cause__
-    return False
+def missing_internals(consumer: Any) -> list[str]:
+    """The Faust internals `ReleasingConsumer` relies on that `consumer` does not have."""
+    missing = [name for name in FAUST_STATE if not hasattr(consumer, name)]
+    missing += [name for name in FAUST_METHODS if not callable(getattr(aiokafka_driver.Consumer, name, None))]
+    thread = getattr(consumer, "_thread", None)
+    missing += [f"_thread.{name}" for name in FAUST_THREAD if thread is not None and not callable(getattr(thread, name, None))]
+    return missing

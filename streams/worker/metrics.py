@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from .core.pipeline import Passed, Processed, Rejected, Skipped
+from streams.core.pipeline import Passed, Processed, Rejected, Skipped
 
 
 class Metrics:

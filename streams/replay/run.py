@@ -5,7 +5,7 @@ Per batch, in one Kafka transaction: the consumed offsets (to the replay's group
 state changes and the progress record (state topic). Nothing the batch computed is visible to a
 read_committed reader before the commit, and nothing is lost after it.
 
-Per article it does what the worker's `clean` agent does (`streams.app`): `prepare` under the
+Per article it does what the worker's `clean` agent does (`streams.worker.agents`): `prepare` under the
 same wall-clock guard on a per-article store whose writes apply only if the article went through,
 entities for the batch (each article alone when the batch fails), `finish`, and the same dead
 letters for failures and for records too large for Kafka."""
@@ -26,21 +26,23 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import MessageSizeTooLargeError
 
-from .app import DLQ_EXCERPT_BYTES, Deadline, _refused, _rejection  # the worker's own guards: one definition
-from .config import Settings
-from .delivery import record_time_ms
-from .core.dedup import deduplicate
-from .core.envelope import Origin
-from .core.feedwide import observe
-from .core.pipeline import Extractor, Prepared, Processed, Rejected, Skipped, enrich, finish, prepare
-from .core.tombstone import Tombstone, tombstone
-from .replay import ReplayRequest, ReplaySummary, Tally, check_names, conflict_check, identity, names_for
-from .replay_journal import ArticleStore, JournalStore, Restored, checkpoint_records, restore
-from .replay_merge import MergedLog
-from .replay_progress import Progress, Snapshot
-from .replay_range import Span, resolve_spans
-from .replay_topics import ensure_replay_topics
-from .topics import client_options, topic_record_bytes
+from streams.dead_letters import DLQ_EXCERPT_BYTES, refused, rejection  # the worker's own guards: one definition
+from streams.deadline import Deadline
+from streams.config import Settings
+from streams.kafka.delivery import record_time_ms
+from streams.core.dedup import deduplicate
+from streams.core.envelope import Origin, dead_letter
+from streams.core.feedwide import observe
+from streams.core.pipeline import Extractor, Prepared, Processed, Rejected, Skipped, enrich, finish, prepare
+from streams.core.tombstone import Tombstone, tombstone
+from streams.replay.request import ReplayRequest, ReplaySummary, Tally, check_names, conflict_check, identity, names_for
+from streams.replay.journal import ArticleStore, JournalStore, Restored, checkpoint_records, restore
+from streams.replay.merge import MergedLog
+from streams.replay.progress import Progress, Snapshot
+from streams.replay.ranges import Span, resolve_spans
+from streams.replay.topics import ensure_replay_topics
+from streams.kafka.security import client_options
+from streams.kafka.topics import topic_record_bytes
 
 TRANSACTION_TIMEOUT_MS = 120_000
 
@@ -89,7 +91,7 @@ class ReplayRun:
         self.dry = request.dry_run
         self.extractor: Extractor | None = None
         if (settings.ner_enabled if request.ner is None else request.ner) and not self.dry:
-            from .nlp import load_extractor
+            from streams.nlp.extractor import load_extractor
 
             self.extractor = load_extractor(settings.ner)
         self.store = JournalStore("w")
@@ -218,7 +220,7 @@ class ReplayRun:
             with Deadline(self.limits.max_article_seconds):
                 outcome = prepare(raw, origin, store, self.settings.pipeline, _fallback(record), record.key)
         except Exception as exc:
-            outcome = _rejection(raw, exc, self.limits, origin, record.key)
+            outcome = rejection(raw, exc, self.limits, origin, record.key)
         if isinstance(outcome, Prepared):
             store.commit()
         return outcome
@@ -243,7 +245,7 @@ class ReplayRun:
                         raise enrichment
                     outcome = finish(outcome, enrichment)
                 except Exception as exc:
-                    outcome = _rejection(record.value or b"", exc, self.limits, outcome.origin, record.key)
+                    outcome = rejection(record.value or b"", exc, self.limits, outcome.origin, record.key)
             if isinstance(outcome, Processed):  # cleaned or passed
                 outgoing.append(self._envelope(outcome, record))
             elif isinstance(outcome, Rejected):
@@ -284,7 +286,7 @@ class ReplayRun:
         origin = processed.envelope["pipeline"]["input"]
 
         def instead(exc: BaseException) -> Outgoing:
-            reason, detail = _refused("the envelope", len(value), exc, "output_too_large")
+            reason, detail = refused("the envelope", len(value), exc, "output_too_large")
             return self._dead_letter(_rejection_of(record, reason, detail, origin))
 
         return Outgoing(self.names.output_topic, processed.key, value, processed.timestamp_ms,
@@ -362,7 +364,6 @@ class ReplayRun:
 
 
 def _rejection_of(record: Any, reason: str, detail: str, origin: Origin) -> Rejected:
-    from .core.envelope import dead_letter
 
     return Rejected(reason, dead_letter(record.value or b"", reason, detail, origin, datetime.now(timezone.utc), record.key))
 
@@ -407,3 +408,15 @@ def _since(began: float) -> float:
 
 def _now_iso() -> str:
     return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+async def replay(
+    request: ReplayRequest, settings: Settings, *, stderr: IO[str] | None = None, stop: asyncio.Event | None = None
+) -> ReplaySummary:
+    """Run (or resume) one replay to its end. A coroutine: `asyncio.run(replay(...))`.
+
+    Raises `RangeError`/`ConfigError` for bad arguments, `ReplayConflict` when the name is taken
+    by other arguments, and Kafka errors as they come (the last committed batch stays; run it
+    again to resume). `stop` set (e.g. by SIGTERM) ends it after the batch in flight commits."""
+    request.check()
+    return await ReplayRun(request, settings, stderr=stderr, stop=stop).run()

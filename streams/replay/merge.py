@@ -14,7 +14,7 @@ from typing import Any, Mapping, Sequence
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from .replay_range import Span
+from streams.replay.ranges import Span
 
 FETCH_TIMEOUT_MS = 500
 

@@ -11,33 +11,14 @@ import logging
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
-from .config import ConfigError, Settings
+from streams.config import ConfigError, Settings
+from streams.kafka.security import client_options
 
 MiB = 1024 * 1024
 
 
 class StartupError(RuntimeError):
     """Kafka could not be reached or refused us; the message names the cause (never a secret)."""
-
-
-def client_options(settings: Settings) -> dict:
-    """aiokafka connection options for the configured security; shared by every raw client."""
-    options: dict = {"bootstrap_servers": settings.bootstrap_servers, "security_protocol": settings.security_protocol}
-    if settings.security_protocol.startswith("SASL"):
-        options.update(
-            sasl_mechanism=settings.sasl_mechanism,
-            sasl_plain_username=settings.sasl_username,
-            sasl_plain_password=settings.sasl_password,
-        )
-    if settings.security_protocol.endswith("SSL"):
-        from aiokafka.helpers import create_ssl_context
-
-        options["ssl_context"] = create_ssl_context(
-            cafile=settings.ssl_cafile or None,
-            certfile=settings.ssl_certfile or None,
-            keyfile=settings.ssl_keyfile or None,
-        )
-    return options
 
 
 def topic_record_bytes(settings: Settings) -> int:

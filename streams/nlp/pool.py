@@ -3,7 +3,7 @@ interpreter, so it neither holds the GIL against the event loop nor is limited t
 
 Only plain data crosses the boundary: a list of str goes in, a tuple of span tuples per text comes
 back (`RawSpan`). Planning, the paragraph cache and entity merging stay in the parent, which
-`streams.nlp.EntityExtractor` does; this module only answers "the model spans of these texts".
+`streams.nlp.extractor.EntityExtractor` does; this module only answers "the model spans of these texts".
 
 Children are started with the spawn method (no forked copy of the worker's Kafka clients or event
 loop), load the model once in their initializer, ignore SIGINT/SIGTERM (the parent decides when
@@ -21,10 +21,9 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from .nlp import NerSettings, RawSpan
+from streams.nlp.model import RawSpan, load_nlp, raw_spans
+from streams.nlp.settings import NerSettings
 
 log = logging.getLogger("newsclean")
 
@@ -40,8 +39,6 @@ def _init(settings: NerSettings, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     threading.Thread(target=_exit_with, args=(parent,), name="newsclean-ner-watch", daemon=True).start()
-    from .nlp import load_nlp
-
     try:
         _nlp, _ = load_nlp(settings)
         _batch_size = settings.batch_size
@@ -66,8 +63,6 @@ def _ready() -> int:
 def _spans(texts: list[str]) -> list[tuple[RawSpan, ...]]:
     if _failed is not None:
         raise _failed
-    from .nlp import raw_spans
-
     return [raw_spans(doc) for doc in _nlp.pipe(texts, batch_size=_batch_size)]
 
 

@@ -1,0 +1,51 @@
+"""What `route` and `feed` tell the later stages in record headers, and reading it back."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+
+from streams.core.envelope import Origin
+from streams.core.feedwide import NO_FINDINGS, FeedFindings
+
+ORIGIN_HEADER = "newsclean-origin"
+INPUT_TIME_HEADER = "newsclean-input-time"  # the input record's timestamp (s): the event time of last resort
+# Set by `route` on what it re-keys: the bytes passed decode and schema validation there, so `clean`
+# does not repeat them. The by-source topic is internal (only `route` writes it); a record without
+# the header (an older worker's) is checked again.
+CHECKED_HEADER = "newsclean-checked"
+FEED_HEADER = "newsclean-feed"  # the feed stage's findings for the article (`FeedFindings.encode`)
+
+
+def record_time(message: Any) -> datetime | None:
+    return datetime.fromtimestamp(message.timestamp, timezone.utc) if message.timestamp else None
+
+
+def input_time(message: Any) -> datetime | None:
+    """The input record's timestamp, which `route` resolved the event time against: the by-source
+    record's own timestamp is its append time."""
+    for name, value in message.headers or ():
+        if name == INPUT_TIME_HEADER:
+            return datetime.fromtimestamp(float(value), timezone.utc) if value else None
+    return record_time(message)
+
+
+def is_checked(message: Any) -> bool:
+    return any(name == CHECKED_HEADER and value == b"1" for name, value in message.headers or ())
+
+
+def findings_of(message: Any) -> FeedFindings:
+    """The feed stage's findings from the header; none when the stage could not read the article."""
+    for name, value in message.headers or ():
+        if name == FEED_HEADER:
+            return FeedFindings.decode(value)
+    return NO_FINDINGS
+
+
+def origin_of(message: Any) -> Origin:
+    for name, value in message.headers or ():
+        if name == ORIGIN_HEADER:
+            return Origin(**orjson.loads(value))
+    return Origin(topic=message.topic, partition=message.partition, offset=message.offset)
