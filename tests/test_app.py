@@ -339,6 +339,23 @@ async def test_app_entity_failure_costs_only_its_own_article(newsclean, monkeypa
     assert records[0]["entities"][0]["name"] == "Desk"
 
 
+async def test_app_a_batch_reaches_the_model_in_chunks_and_each_article_gets_its_own_entities(newsclean, monkeypatch):
+    """The model starts on the first articles while the rest are prepared; the entities still
+    go to their own articles, in order, whatever the chunk an article fell in."""
+    calls = []
+
+    class Named(_Extractor):
+        def extract_many(self, items):
+            calls.append(len(items))
+            return [[Entity(item[0], "ORG", (Mention(item[0], 0, len(item[0]), "headline"),))] for item in items]
+
+    newsclean.extractor = Named()
+    count = 2 * agents.NER_CHUNK + 1
+    records = await _clean(newsclean, monkeypatch, [_article(n, f"Org{n}") for n in range(count)])
+    assert calls == [agents.NER_CHUNK, agents.NER_CHUNK, 1]
+    assert [(r["article"]["uri"], r["entities"][0]["name"]) for r in records] == [(f"urn:app:{n}", f"Org{n}") for n in range(count)]
+
+
 async def test_app_articles_in_other_languages_skip_the_model(newsclean, monkeypatch):
     newsclean.extractor = _Extractor()
     german = orjson.loads(_article(1, "poison"))  # the model would fail on it: it must never see it

@@ -39,6 +39,7 @@ from streams.worker.headers import (
 from streams.worker.state import TableStore, send_changelog
 
 log = logging.getLogger("newsclean")
+NER_CHUNK = 4  # articles per hand-over to the model while the rest of a batch is prepared
 
 
 class Agents:
@@ -159,6 +160,11 @@ class Agents:
         limits = self.settings.pipeline.limits
         writes: dict[tuple[int, bytes], bytes | None] = {}  # the batch's table writes, for the changelog
         outcomes: list[tuple[Prepared | Processed | Skipped | Rejected | Tombstone, Any]] = []
+        # The model starts on the first prepared articles while the rest are prepared: one chunk
+        # at a time to the NER thread (in order, one thread), the entities read back in order.
+        chunk = NER_CHUNK if self.extractor is not None else len(messages)
+        entities: list[asyncio.Future] = []
+        waiting: list[Prepared] = []
         for message in messages:
             self.positions[message.tp] = message.offset + 1
             if message.value is None:  # only `route` writes here: a tombstone it passed on
@@ -175,10 +181,16 @@ class Agents:
                 outcome = rejection(raw, exc, limits, origin, message.key)
             if isinstance(outcome, Prepared):
                 store.apply(message.partition, writes)
+                waiting.append(outcome)
+                if len(waiting) >= chunk:
+                    entities.append(asyncio.ensure_future(self._entities(waiting)))
+                    waiting = []
+                    await asyncio.sleep(0)  # hands the chunk to the NER thread before the next article
             outcomes.append((outcome, message))
+        if waiting:
+            entities.append(asyncio.ensure_future(self._entities(waiting)))
         changelog = await send_changelog(self.seen, writes)
-        accepted = [o for o, _ in outcomes if isinstance(o, Prepared)]
-        found = iter(await self._entities(accepted))
+        found = iter([enrichment for done in await asyncio.gather(*entities) for enrichment in done])
         sends = []
         for outcome, message in outcomes:
             if isinstance(outcome, Tombstone):
