@@ -115,7 +115,7 @@ class Agents:
         findings. An article the stage cannot read (over the time limit, say) goes on without
         findings — no link, no feed-wide lines — and `clean` decides on it as on any other."""
         limits = self.settings.pipeline.limits
-        writes: dict[tuple[int, bytes], bytes | None] = {}
+        writes: dict[tuple[int, str], bytes | None] = {}
         sends = []
         for message in messages:
             self.positions[message.tp] = message.offset + 1
@@ -127,7 +127,7 @@ class Agents:
             raw = message.value or b""
             headers = [(name, value) for name, value in message.headers or () if name != FEED_HEADER]
             timestamp = message.timestamp
-            store = TableStore(self.feed_state)
+            store = TableStore(self.feed_log)
             try:
                 checked = is_checked(message)
                 with Deadline(limits.max_article_seconds):
@@ -143,7 +143,7 @@ class Agents:
                     store.apply(message.partition, writes)
                     headers.append((FEED_HEADER, findings.encode()))
             sends.append(self._by_source(message, raw, timestamp, headers))
-        changelog = await send_changelog(self.feed_state, writes)
+        changelog = await send_changelog(self.feed_log, writes)
         await deliver(sends, changelog)
 
     def _by_source(self, message: Any, raw: bytes, timestamp: float | None, headers: list[tuple[str, bytes]]) -> Outgoing:
@@ -158,7 +158,7 @@ class Agents:
 
     async def _clean_batch(self, messages: Sequence[Any]) -> None:
         limits = self.settings.pipeline.limits
-        writes: dict[tuple[int, bytes], bytes | None] = {}  # the batch's table writes, for the changelog
+        writes: dict[tuple[int, str], bytes | None] = {}  # the batch's table writes, for the changelog
         outcomes: list[tuple[Prepared | Processed | Skipped | Rejected | Tombstone, Any]] = []
         # The model starts on the first prepared articles while the rest are prepared: one chunk
         # at a time to the NER thread (in order, one thread), the entities read back in order.
@@ -170,7 +170,7 @@ class Agents:
             if message.value is None:  # only `route` writes here: a tombstone it passed on
                 outcomes.append((Tombstone(message.key, None), message))
                 continue
-            store = TableStore(self.seen)
+            store = TableStore(self.seen_log)
             raw = message.value or b""
             origin = origin_of(message)
             try:
@@ -187,10 +187,16 @@ class Agents:
                     waiting = []
                     await asyncio.sleep(0)  # hands the chunk to the NER thread before the next article
             outcomes.append((outcome, message))
+<<<<<<< HEAD
         if waiting:
             entities.append(asyncio.ensure_future(self._entities(waiting)))
         changelog = await send_changelog(self.seen, writes)
         found = iter([enrichment for done in await asyncio.gather(*entities) for enrichment in done])
+=======
+        changelog = await send_changelog(self.seen_log, writes)
+        accepted = [o for o, _ in outcomes if isinstance(o, Prepared)]
+        found = iter(await self._entities(accepted))
+>>>>>>> main
         sends = []
         for outcome, message in outcomes:
             if isinstance(outcome, Tombstone):
