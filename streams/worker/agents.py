@@ -187,16 +187,10 @@ class Agents:
                     waiting = []
                     await asyncio.sleep(0)  # hands the chunk to the NER thread before the next article
             outcomes.append((outcome, message))
-<<<<<<< HEAD
         if waiting:
             entities.append(asyncio.ensure_future(self._entities(waiting)))
-        changelog = await send_changelog(self.seen, writes)
-        found = iter([enrichment for done in await asyncio.gather(*entities) for enrichment in done])
-=======
         changelog = await send_changelog(self.seen_log, writes)
-        accepted = [o for o, _ in outcomes if isinstance(o, Prepared)]
-        found = iter(await self._entities(accepted))
->>>>>>> main
+        found = iter([enrichment for done in await asyncio.gather(*entities) for enrichment in done])
         sends = []
         for outcome, message in outcomes:
             if isinstance(outcome, Tombstone):
