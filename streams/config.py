@@ -45,12 +45,9 @@ class Settings:
     web_host: str = "127.0.0.1"
     log_level: str = "INFO"  # DEBUG adds one "cleaned" line per article
     ner_enabled: bool = True
-    batch_size: int = 32  # articles taken from the stream per NER batch
-    # How long an idle agent waits to fill a batch, at each of the two hops: it bounds the added
-    # latency (0.05 s made the median 73 ms at 20 articles/s without NER; 0.01 s: 21 ms) and costs
-    # wakeups while idle (~4% of a core at 0.01 s, ~1% at 0.05 s). Under load the batch fills while
-    # the previous one is processed, so batches grow with the backlog up to batch_size anyway.
-    batch_within_s: float = 0.01
+    # Most articles an agent takes at once. An idle agent takes what has arrived at once
+    # (`streams.batches`); under load a batch fills while the previous one is processed.
+    batch_size: int = 32
     # How long the group waits for a silent worker (crashed, SIGKILLed) before its partitions move
     # to the others — and before a restarted worker may take them back; at least the broker's
     # group.min.session.timeout.ms (6 s by default). Faust's own default is 60 s.

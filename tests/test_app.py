@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import subprocess
+import sys
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +22,7 @@ import streams.deadline
 import streams.worker.agents as agents
 from streams.dead_letters import rejection
 from streams.deadline import ArticleTimeout, Deadline
-from streams.worker.app import Newsclean
+from streams.worker.app import EX_SOFTWARE, Newsclean
 from streams.worker.headers import INPUT_TIME_HEADER, ORIGIN_HEADER
 from streams.worker.main import run_worker
 from streams.config import Settings
@@ -96,6 +98,52 @@ async def test_app_after_a_crash_nothing_is_admitted_or_committed(newsclean, mon
     assert await consumer.admit([_Message(b"{}", offset=1)]) == []
     await consumer.delivered(taken)  # a batch that finishes after the crash commits nothing
     assert commits == [{tp: 1}]
+
+
+async def test_app_after_a_crash_the_stop_waits_for_no_message_taken_since(newsclean):
+    """A stream tracks what it takes (Faust inlines `track_message`); the dead actor's take
+    buffer keeps taking after the crash and never acknowledges: the stop must not wait for it."""
+    consumer = newsclean.app.consumer
+    consumer.halt()
+    taken_since = _Message(b"{}", offset=3)
+    consumer._unacked_messages.add(taken_since)
+    stop = asyncio.ensure_future(consumer.wait_empty())
+    done, _ = await asyncio.wait({stop}, timeout=10)  # (Faust's wait loop does not end on cancel)
+    consumer._stopped.set()  # ends Faust's wait loop if it is still running
+    await stop
+    assert stop in done, "the stop waits for a message nobody will acknowledge"  # for good, before the fix
+    assert taken_since.acked and not consumer._unacked_messages
+
+
+async def test_app_reread_holes_tick_awaits_nothing_and_reads_one_hole_at_a_time(newsclean, monkeypatch):
+    consumer = newsclean.app.consumer
+    tp = TP("nc-by-source", 0)
+    monkeypatch.setattr(consumer, "assignment", lambda: {tp})
+    consumer.expected[tp], consumer.skipped[tp] = 5, 7  # offset 5 missing, 7 came
+    looked, seeks, release = [], [], asyncio.Event()
+
+    async def first_offset(at_tp, offset):
+        looked.append((at_tp, offset))
+        await release.wait()  # a slow look at the log
+        return None
+
+    class Thread:
+        def _ensure_consumer(self):
+            return None
+
+        async def call_thread(self, fun, consumer_, at_tp, offset):
+            seeks.append((at_tp, offset))
+
+    monkeypatch.setattr(consumer, "_first_offset", first_offset)
+    monkeypatch.setattr(consumer, "_thread", Thread())
+    assert consumer.reread_holes(lambda topic: True) is None  # the timer's tick: nothing to await
+    await asyncio.sleep(0)
+    consumer.reread_holes(lambda topic: True)  # the next tick, while the look is under way
+    await asyncio.sleep(0)
+    assert looked == [(tp, 5)]  # one at a time
+    release.set()
+    await consumer._rereading
+    assert seeks == [(tp, 5)] and consumer._read_offset[tp] == 5
 
 
 def test_app_every_topic_and_the_table_carry_raw_bytes(newsclean):
@@ -233,6 +281,23 @@ async def test_app_entity_failure_costs_only_its_own_article(newsclean, monkeypa
     assert records[0]["entities"][0]["name"] == "Desk"
 
 
+async def test_app_a_batch_reaches_the_model_in_chunks_and_each_article_gets_its_own_entities(newsclean, monkeypatch):
+    """The model starts on the first articles while the rest are prepared; the entities still
+    go to their own articles, in order, whatever the chunk an article fell in."""
+    calls = []
+
+    class Named(_Extractor):
+        def extract_many(self, items):
+            calls.append(len(items))
+            return [[Entity(item[0], "ORG", (Mention(item[0], 0, len(item[0]), "headline"),))] for item in items]
+
+    newsclean.extractor = Named()
+    count = 2 * agents.NER_CHUNK + 1
+    records = await _clean(newsclean, monkeypatch, [_article(n, f"Org{n}") for n in range(count)])
+    assert calls == [agents.NER_CHUNK, agents.NER_CHUNK, 1]
+    assert [(r["article"]["uri"], r["entities"][0]["name"]) for r in records] == [(f"urn:app:{n}", f"Org{n}") for n in range(count)]
+
+
 async def test_app_articles_in_other_languages_skip_the_model(newsclean, monkeypatch):
     newsclean.extractor = _Extractor()
     german = orjson.loads(_article(1, "poison"))  # the model would fail on it: it must never see it
@@ -309,6 +374,20 @@ async def test_app_agent_crash_stops_the_worker_instead_of_committing(monkeypatc
     assert [str(c) for c in crashes] == ["boom"] and commits == []
 
 
+def test_app_a_stop_after_a_crash_that_hangs_ends_in_a_hard_exit():
+    """Whatever the graceful stop waits on, the process ends with EX_SOFTWARE after the grace."""
+    child = "\n".join([
+        "import signal, time",
+        "from streams.worker.app import _stop_this_process",
+        "signal.signal(signal.SIGTERM, lambda *_: None)",  # a graceful stop that never ends
+        "_stop_this_process(RuntimeError('boom'), grace_s=0.5)",
+        "time.sleep(60)",
+    ])
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=50)
+    assert done.returncode == EX_SOFTWARE, done.stderr[-2000:]
+    assert "did not stop within" in done.stderr and "most recent call first" in done.stderr  # the stuck stack
+
+
 @pytest.mark.parametrize("env, status, message", [
     ({"NEWSCLEAN_SECURITY_PROTOCOL": "TLS"}, 2, "NEWSCLEAN_SECURITY_PROTOCOL"),
     ({"NEWSCLEAN_BROKER_URL": "kafka://127.0.0.1:1"}, 3, "cannot connect to Kafka at kafka://127.0.0.1:1"),
@@ -363,14 +442,11 @@ async def _route(newsclean, monkeypatch, messages, agent: str = "route") -> list
     monkeypatch.setattr(newsclean.app.consumer, "admit", admit)
     monkeypatch.setattr(newsclean.app.consumer, "delivered", delivered)
 
-    async def batches():
+    async def batches(stream, size):
         yield [_Event(m) for m in messages]
 
-    class _Stream:
-        def take_events(self, size, within):
-            return batches()
-
-    await getattr(newsclean, agent)(_Stream())
+    monkeypatch.setattr(agents, "take_arrived", batches)
+    await getattr(newsclean, agent)(object())
     return sent
 
 

@@ -10,11 +10,13 @@ import base64
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import BrokenExecutor
+from contextlib import aclosing
 from typing import Any
 
 import faust
 import orjson
 
+from streams.worker.batches import take_arrived
 from streams.core.envelope import Origin, dead_letter
 from streams.core.feedwide import observe
 from streams.core.ninjs import decode, read_item, source_of, to_article
@@ -37,6 +39,7 @@ from streams.worker.headers import (
 from streams.worker.state import TableStore, send_changelog
 
 log = logging.getLogger("newsclean")
+NER_CHUNK = 4  # articles per hand-over to the model while the rest of a batch is prepared
 
 
 class Agents:
@@ -46,12 +49,13 @@ class Agents:
     async def _in_batches(self, stream: faust.StreamT, handle: Callable[[Sequence[Any]], Awaitable[None]]) -> None:
         """Every agent's loop: take a batch, admit it in offset order, let `handle` process and
         deliver it, then release it for the commit."""
-        settings = self.settings
         consumer = self.app.consumer
-        async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
-            messages = await consumer.admit(event.message for event in events)
-            await handle(messages)
-            await consumer.delivered(messages)
+        async with aclosing(take_arrived(stream, self.settings.batch_size)) as batches:  # closed on a crash too
+            async for events in batches:
+                messages = await consumer.admit(event.message for event in events)
+                if messages:  # none after a crash, or when all were read before
+                    await handle(messages)
+                    await consumer.delivered(messages)
 
     async def route(self, stream: faust.StreamT) -> None:
         await self._in_batches(stream, self._route_batch)
@@ -156,6 +160,11 @@ class Agents:
         limits = self.settings.pipeline.limits
         writes: dict[tuple[int, str], bytes | None] = {}  # the batch's table writes, for the changelog
         outcomes: list[tuple[Prepared | Processed | Skipped | Rejected | Tombstone, Any]] = []
+        # The model starts on the first prepared articles while the rest are prepared: one chunk
+        # at a time to the NER thread (in order, one thread), the entities read back in order.
+        chunk = NER_CHUNK if self.extractor is not None else len(messages)
+        entities: list[asyncio.Future] = []
+        waiting: list[Prepared] = []
         for message in messages:
             self.positions[message.tp] = message.offset + 1
             if message.value is None:  # only `route` writes here: a tombstone it passed on
@@ -172,10 +181,16 @@ class Agents:
                 outcome = rejection(raw, exc, limits, origin, message.key)
             if isinstance(outcome, Prepared):
                 store.apply(message.partition, writes)
+                waiting.append(outcome)
+                if len(waiting) >= chunk:
+                    entities.append(asyncio.ensure_future(self._entities(waiting)))
+                    waiting = []
+                    await asyncio.sleep(0)  # hands the chunk to the NER thread before the next article
             outcomes.append((outcome, message))
+        if waiting:
+            entities.append(asyncio.ensure_future(self._entities(waiting)))
         changelog = await send_changelog(self.seen_log, writes)
-        accepted = [o for o, _ in outcomes if isinstance(o, Prepared)]
-        found = iter(await self._entities(accepted))
+        found = iter([enrichment for done in await asyncio.gather(*entities) for enrichment in done])
         sends = []
         for outcome, message in outcomes:
             if isinstance(outcome, Tombstone):
