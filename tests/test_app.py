@@ -16,6 +16,7 @@ from aiokafka.errors import KafkaConnectionError, MessageSizeTooLargeError
 from faust.exceptions import ProducerSendError
 from faust.types import TP
 
+import streams.batch as batch
 import streams.deadline
 import streams.worker.agents as agents
 from streams.dead_letters import rejection
@@ -270,14 +271,14 @@ async def _clean(newsclean, monkeypatch, values) -> list[dict]:
 
 
 async def test_app_unexpected_error_in_one_article_is_dead_lettered_as_internal_error(newsclean, monkeypatch):
-    real = agents.prepare
+    real = batch.prepare
 
     def failing(raw, *args, **kwargs):
         if b"urn:app:1" in raw:
             raise ZeroDivisionError("a bug in the core")
         return real(raw, *args, **kwargs)
 
-    monkeypatch.setattr(agents, "prepare", failing)
+    monkeypatch.setattr(batch, "prepare", failing)
     records = await _clean(newsclean, monkeypatch, [_article(0), _article(1), _article(2)])
     assert [r.get("reason") or r["article"]["uri"] for r in records] == ["urn:app:0", "internal_error", "urn:app:2"]
     assert "ZeroDivisionError: a bug in the core" in records[1]["detail"]
@@ -308,7 +309,7 @@ async def test_app_failed_article_leaves_no_trace_in_the_feed_state(newsclean, m
         store.set("written-before-the-failure", b"x")
         raise ArticleTimeout
 
-    monkeypatch.setattr(agents, "prepare", half_way)
+    monkeypatch.setattr(batch, "prepare", half_way)
     records = await _clean(newsclean, monkeypatch, [_article(0)])
     assert records[0]["reason"] == "too_slow"
     assert b"written-before-the-failure" not in newsclean.seen.data
@@ -337,8 +338,9 @@ class _Topic:
 
 async def test_app_deliver_replaces_a_record_refused_as_too_large():
     small, dlq = _Topic("out", limit=10), _Topic("dlq")
-    await deliver([Outgoing(small, None, b"fits"),
-                   Outgoing(small, None, b"far too large", instead=lambda exc: Outgoing(dlq, None, b"dead letter"))])
+    await deliver([Outgoing(small, None, b"fits", "envelope"),
+                   Outgoing(small, None, b"far too large", "envelope",
+                            instead=lambda exc: Outgoing(dlq, None, b"dead letter", "dead_letter"))])
     assert (small.records, dlq.records) == ([b"fits"], [b"dead letter"])
 
 
@@ -348,7 +350,8 @@ async def test_app_deliver_raises_other_failures():
             raise ProducerSendError("Error while sending") from KafkaConnectionError("down")
 
     with pytest.raises(ProducerSendError):
-        await deliver([Outgoing(Broken("out"), None, b"x", instead=lambda exc: Outgoing(_Topic("dlq"), None, b"y"))])
+        await deliver([Outgoing(Broken("out"), None, b"x", "envelope",
+                                instead=lambda exc: Outgoing(_Topic("dlq"), None, b"y", "dead_letter"))])
     assert too_large(ProducerSendError("x")) is False
 
 
@@ -469,5 +472,5 @@ async def test_app_clean_forwards_a_tombstone_to_the_output_under_its_key(newscl
     await newsclean._clean_batch([_Message(_article(0), offset=0), _Message(None, offset=1, key=b"urn:app:0", headers=headers)])
     envelope, tomb = sent
     assert envelope.topic is newsclean.output and orjson.loads(envelope.value)["article"]["uri"] == "urn:app:0"
-    assert tomb.topic is newsclean.output and (tomb.key, tomb.value, tomb.timestamp) == (b"urn:app:0", None, 1_700_000_000.5)
+    assert tomb.topic is newsclean.output and (tomb.key, tomb.value, tomb.timestamp_ms) == (b"urn:app:0", None, 1_700_000_000_500)
     assert newsclean.metrics.tombstones._value.get() == 1

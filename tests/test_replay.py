@@ -10,10 +10,11 @@ import pytest
 from aiokafka import TopicPartition
 
 from streams.config import Settings
-from streams.replay.request import ReplayConflict, ReplayRequest, Tally, conflict_check, identity, names_for
+from streams.replay.request import ReplayConflict, ReplayRequest, ReplayTally as Tally, conflict_check, identity, names_for
 from streams.replay.cli import parse_request
-from streams.replay.journal import PLAN, PROGRESS, ArticleStore, JournalStore, Restored, apply_record, checkpoint_records
-from streams.replay.progress import Progress, Snapshot, eta_seconds, format_bar, format_duration, progress_record
+from streams.batch import ArticleWrites as ArticleStore
+from streams.replay.journal import PLAN, PROGRESS, JournalStore, Restored, apply_record, checkpoint_records
+from streams.replay.progress import Progress, Snapshot, eta_seconds, progress_record
 from streams.replay.ranges import (
     OffsetRequest,
     RangeError,
@@ -157,11 +158,19 @@ def test_replay_explicit_spans_reject_unknown_partitions():
 # ------------------------------------------------------------------ progress
 
 
-def test_replay_progress_bar_shows_share_rate_and_eta():
-    snapshot = Snapshot("replay", done=250, total=1000, read=250, written=240, dead_lettered=10, elapsed_s=5.0)
-    line = format_bar(snapshot, width=20)
-    assert "[#####...............]" in line
-    assert " 25.0% " in line and "250/1,000" in line and "50 art/s" in line and "ETA 00:15" in line
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_replay_progress_bar_on_a_terminal_shows_share_rate_and_eta():
+    stream = _Terminal()
+    progress = Progress(stream, "auto")
+    progress.update(Snapshot("replay", done=0, total=1000, read=0, written=0, dead_lettered=0, elapsed_s=0.0))
+    progress.close(Snapshot("replay", done=250, total=1000, read=250, written=240, dead_lettered=10, elapsed_s=5.0))
+    last = stream.getvalue().split("\r")[-1]
+    assert last.startswith("replay:  25%") and "250/1000" in last and "50 art/s" in last
+    assert "{" not in stream.getvalue()  # no JSON on a terminal
 
 
 @pytest.mark.parametrize(
@@ -176,11 +185,6 @@ def test_replay_progress_bar_shows_share_rate_and_eta():
 def test_replay_eta_from_this_runs_rate(done, start_done, elapsed, expected):
     snapshot = Snapshot("replay", done, 1000, done - start_done, 0, 0, elapsed, start_done)
     assert eta_seconds(snapshot) == expected
-
-
-@pytest.mark.parametrize(("seconds", "text"), [(None, "--:--"), (0, "00:00"), (75.4, "01:15"), (3725, "1:02:05")])
-def test_replay_format_duration(seconds, text):
-    assert format_duration(seconds) == text
 
 
 def test_replay_progress_json_lines_when_not_a_terminal():

@@ -1,11 +1,14 @@
-"""The worker's feed state on Faust tables: `TableStore` (a `SeenStore` transaction over a table)
-and `send_changelog` (a batch's writes, one changelog record per key)."""
+"""The worker's feed state on Faust tables: `TableStore` (a `SeenStore` transaction over a table),
+`TableBatch` (the batch path's `FeedState` over it) and `send_changelog` (a batch's writes, one
+changelog record per key)."""
 
 from __future__ import annotations
 
 import asyncio
 
 import faust
+
+from streams.batch import Incoming
 
 
 class TableStore:
@@ -55,6 +58,23 @@ class TableStore:
             writes.pop((partition, raw_key), None)  # to the end: the place of the last write
             writes[(partition, raw_key)] = value
         self.pending.clear()
+
+
+class TableBatch:
+    """`streams.batch.FeedState` over a table for one batch: a `TableStore` per article, its
+    writes kept in `writes` (for the changelog) at the partition of the record being processed."""
+
+    __slots__ = ("table", "writes")
+
+    def __init__(self, table: faust.Table, writes: dict[tuple[int, bytes], bytes | None]) -> None:
+        self.table = table
+        self.writes = writes
+
+    def begin(self, incoming: Incoming) -> TableStore:
+        return TableStore(self.table)
+
+    def keep(self, store: TableStore, incoming: Incoming) -> None:
+        store.apply(incoming.handle.partition, self.writes)
 
 
 async def send_changelog(table: faust.Table, writes: dict[tuple[int, bytes], bytes | None]) -> list[asyncio.Future]:
