@@ -29,7 +29,7 @@ from aiokafka.record.default_records import DefaultRecordBatch, DefaultRecordBat
 from bench.feed import eval_dir  # noqa: E402
 from streams.config import COMPRESSION_CODECS  # noqa: E402
 from streams.core.models import MemoryStore  # noqa: E402
-from streams.core.pipeline import PipelineSettings  # noqa: E402
+from streams.core.settings import PipelineSettings  # noqa: E402
 from streams.offline import clean_file  # noqa: E402
 
 BATCH_BYTES = 16384  # aiokafka's (and Faust's) default producer max_batch_size

@@ -40,12 +40,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 import orjson  # noqa: E402
 
 from bench_dedup import START, paragraph, vocabulary  # noqa: E402
-from streams.core.dedup import DedupSettings, deduplicate  # noqa: E402
-from streams.core.feedwide import FeedSettings, observe  # noqa: E402
+from streams.core.dedup import deduplicate  # noqa: E402
+from streams.core.settings import DedupSettings, FeedSettings, Limits  # noqa: E402
+from streams.core.feedwide import observe  # noqa: E402
 from streams.core.fingerprint import key_paragraph  # noqa: E402
 from streams.core.links import MIN_SHARED_BANDS, containment, shingles, sketch_of  # noqa: E402
 from streams.core.models import Article, MemoryStore, Paragraph  # noqa: E402
-from streams.core.ninjs import Limits, decode, parse_article  # noqa: E402
+from streams.core.ninjs import decode, parse_article  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "eval" / "dev"
 SETTINGS = FeedSettings()
@@ -191,7 +192,8 @@ def end_to_end(seed: int = 5) -> dict[str, object] | None:
     beyond their own furniture. Reprints: a random reprint edit of a dev story (see EDITS, or HTML)
     under another source and uri, 5 minutes to 20 hours later; reuse stories: a follow-up of the same
     source, with text of its own around one or two paragraphs of the story."""
-    from streams.core.pipeline import PipelineSettings, Processed, process
+    from streams.core.pipeline import Processed, process
+    from streams.core.settings import PipelineSettings
 
     if not (EVAL / "raw.jsonl").exists():
         return None

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from streams.core.models import MemoryStore  # noqa: E402
-from streams.core.pipeline import PipelineSettings  # noqa: E402
+from streams.core.settings import PipelineSettings  # noqa: E402
 from streams.offline import clean_file, prime  # noqa: E402
 
 

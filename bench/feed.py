@@ -99,7 +99,8 @@ def load_base() -> tuple[list[dict], list[list[str]] | None, str]:
 def offline_kept(docs: list[dict]) -> list[list[str]]:
     """Kept paragraphs per article from the offline cleaner (fallback when there is no gold)."""
     from streams.core.models import MemoryStore
-    from streams.core.pipeline import PipelineSettings, Prepared, prepare
+    from streams.core.pipeline import Prepared, prepare
+    from streams.core.settings import PipelineSettings
 
     store, settings = MemoryStore(), PipelineSettings()
     out = []

@@ -28,7 +28,7 @@ import xxhash
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from streams.core import rules  # noqa: E402
-from streams.core.pipeline import PipelineSettings  # noqa: E402
+from streams.core.settings import PipelineSettings  # noqa: E402
 from streams.nlp.extractor import load_extractor  # noqa: E402
 from streams.nlp.settings import NerSettings  # noqa: E402
 from streams.offline import clean_file  # noqa: E402

@@ -113,7 +113,8 @@ def core_stages(stream: Stream, articles: int = 300) -> dict:
     """Microseconds per article for each step, best of 3 passes over `articles` valid messages."""
     import orjson
 
-    from streams.core.dedup import DedupSettings, deduplicate
+    from streams.core.dedup import deduplicate
+    from streams.core.settings import DedupSettings
     from streams.core.envelope import build_envelope
     from streams.core.languages import NER_RAN
     from streams.core.models import MemoryStore

@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from streams.core.dedup import DedupSettings  # noqa: E402
+from streams.core.settings import DedupSettings  # noqa: E402
 
 import feed  # noqa: E402
 import kafka_steps as ks  # noqa: E402

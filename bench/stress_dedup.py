@@ -33,7 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from streams.core.dedup import DedupSettings, deduplicate  # noqa: E402
+from streams.core.dedup import deduplicate  # noqa: E402
+from streams.core.settings import DedupSettings  # noqa: E402
 from streams.core.models import Article, MemoryStore, Paragraph  # noqa: E402
 
 LETTERS = "etaoinshrdlcumwfgypbvkjxqz"

@@ -29,12 +29,10 @@ import orjson
 from streams.core.envelope import Origin
 from streams.core.feedwide import FeedFindings
 from streams.core.models import SeenStore
-from streams.core.ninjs import Limits
 from streams.core.pipeline import (
     Enrichment,
     Extractor,
     Passed,
-    PipelineSettings,
     Prepared,
     Processed,
     Rejected,
@@ -43,6 +41,7 @@ from streams.core.pipeline import (
     finish,
     prepare,
 )
+from streams.core.settings import Limits, PipelineSettings
 from streams.core.tombstone import Tombstone, tombstone
 from streams.dead_letters import excerpt, now, refusal, rejection
 from streams.deadline import Deadline

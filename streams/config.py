@@ -12,10 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, TypeVar
 
-from .core.dedup import DedupSettings
-from .core.feedwide import FeedSettings
-from .core.ninjs import InputSettings, Limits
-from .core.pipeline import PipelineSettings
+from .core.settings import DedupSettings, FeedSettings, InputSettings, Limits, PipelineSettings
 from .logs import LEVELS
 from .nlp.settings import NerSettings
 

@@ -11,7 +11,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from streams.core.envelope import Origin, dead_letter
-from streams.core.ninjs import InvalidInput, Limits
+from streams.core.ninjs import InvalidInput
+from streams.core.settings import Limits
 from streams.core.pipeline import Rejected
 from streams.deadline import ArticleTimeout
 

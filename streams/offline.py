@@ -12,7 +12,8 @@ from typing import IO, Iterator
 from streams.batch import Incoming, StoreState, Tally, conclude, decide, enrich_each, prepared_of, to_record
 from streams.core.envelope import Origin
 from streams.core.models import MemoryStore, SeenStore
-from streams.core.pipeline import Extractor, PipelineSettings, Prepared, Rejected, event_time
+from streams.core.pipeline import Extractor, Prepared, Rejected, event_time
+from streams.core.settings import PipelineSettings
 from streams.input_files import FORMAT_NAMES, Reading, read_items
 
 

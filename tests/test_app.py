@@ -27,7 +27,8 @@ from streams.worker.main import run_worker
 from streams.worker.state import TableStore, send_changelog
 from streams.config import Settings
 from streams.core.models import Entity, Mention
-from streams.core.ninjs import InvalidInput, Limits
+from streams.core.ninjs import InvalidInput
+from streams.core.settings import Limits
 from streams.core.tombstone import KEYLESS_DETAIL
 from streams.kafka.consumer import ReleasingConsumer
 from streams.kafka.delivery import Outgoing, deliver, too_large

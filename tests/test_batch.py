@@ -22,7 +22,8 @@ from streams.batch import (
     to_record,
 )
 from streams.core.models import MemoryStore
-from streams.core.pipeline import Passed, PipelineSettings, Prepared, Processed, Rejected, Skipped
+from streams.core.pipeline import Passed, Prepared, Processed, Rejected, Skipped
+from streams.core.settings import PipelineSettings
 from streams.core.tombstone import Tombstone
 from streams.deadline import ArticleTimeout
 

@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from streams.core.models import MemoryStore
-from streams.core.pipeline import PipelineSettings
+from streams.core.settings import PipelineSettings
 from streams.input_files import Reading, read_items
 from streams.offline import clean_file, read_messages
 

@@ -106,7 +106,8 @@ def test_nlp_seed_article_entities(extractor):
 def test_nlp_demo_feed_has_no_outlet_as_person_and_no_title_in_a_name(extractor):
     from streams.core.mentions import ROLE_HEADS
     from streams.core.models import MemoryStore
-    from streams.core.pipeline import PipelineSettings, process
+    from streams.core.pipeline import process
+    from streams.core.settings import PipelineSettings
 
     lines = (EXAMPLES / "articles.jsonl").read_bytes().splitlines()
     outcomes = process([(line, {"file": "articles.jsonl", "line": i}) for i, line in enumerate(lines, 1)],

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from streams.core.models import MemoryStore
-from streams.core.pipeline import PipelineSettings
+from streams.core.settings import PipelineSettings
 from streams.nlp.extractor import load_extractor
 from streams.nlp.settings import NerSettings
 from streams.offline import clean_file, prime

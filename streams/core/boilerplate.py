@@ -54,7 +54,6 @@ import struct
 from bisect import insort
 from collections.abc import Collection, Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 import xxhash
 
@@ -62,9 +61,7 @@ from .fingerprint import ParagraphKey
 from .models import Article, Paragraph, Removal, SeenStore
 from .evidence import SENTENCE_WORDS, decide, edge_zone
 from .templates import lead_in_keys, skeleton_keys
-
-if TYPE_CHECKING:
-    from .dedup import DedupSettings
+from .settings import DedupSettings
 
 _ENTRY = struct.Struct("<IHB")
 _META = struct.Struct("<III")

@@ -6,14 +6,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from .fingerprint import ParagraphKey
 from .models import Paragraph, Removal
 from .templates import pinned_share, table_rows
-
-if TYPE_CHECKING:
-    from .dedup import DedupSettings
+from .settings import DedupSettings
 
 SENTENCE_WORDS = 8  # t = k + w - 1 of the default winnowing: below it a line is a label or a button
 

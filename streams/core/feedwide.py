@@ -44,75 +44,12 @@ from .links import (
     Record, add_record, candidates, complete_bands, containment, drop_records, shingles, sketch_of, source_hash, uri_hash,
 )
 from .models import Article, SeenStore
+from .settings import FeedSettings
 
 _ENTRY = struct.Struct("<III")
 _META = struct.Struct("<III")
 _META_KEY = "feed:meta"
 _LINE_SEED = 0x4C494E45  # keeps line fingerprints apart from the dedup's exact ones
-
-
-@dataclass(frozen=True, slots=True)
-class FeedSettings:
-    """Thresholds of the feed stage; `config` reads each as NEWSCLEAN_<FIELD_UPPER>."""
-
-    link_min_similarity: float = 0.7
-    """Least containment of an article's shingles in an earlier one's for a link. Measured
-    (bench/bench_links.py): reprints edited as reprints are (dateline, cut or merged paragraphs,
-    HTML, a typo, the reprinter's own furniture) score 0.80-1.0, stories reusing background
-    paragraphs stay below 0.45, unrelated stories below 0.1."""
-    link_similarity_margin: float = 0.1
-    """Verified candidates this much less similar than the best one are not near copies: the
-    family of a story (original, reprints, updates) holds a copy about equally, an earlier story
-    it only took a background paragraph from holds it clearly less."""
-    link_min_words: int = 25
-    """Fewer content words than this and an article is neither linked nor indexed: a line or two
-    is too little to call a story a copy (shared furniture alone would do)."""
-    link_shingle_words: int = 5
-    """Words per shingle: long enough that common phrases rarely make unrelated bodies meet."""
-    link_sketch_size: int = 128
-    """Shingles kept per article for verification: the containment estimate's standard error is
-    about sqrt(c(1-c)/n) for n of this article's shingles in the sample's range (0.03 at c = 0.85)."""
-    feed_horizon_hours: float = 48.0
-    """How far back, in event time, a copy's original and feed-wide lines are looked for."""
-    feed_expiry_grace_hours: float = 1.0
-    """How much longer than the horizon state is kept, so reprocessing after a crash sees the same."""
-    feed_bucket_hours: int = 6
-    """Event-time bucket of the feed state, dropped whole on expiry; keep it fixed for a store's life."""
-    line_max_words: int = 30
-    """Only paragraphs under this many words are feed-wide lines: furniture is short, and a long
-    paragraph carried by several sources is a copied story, which is content."""
-    line_min_sources: int = 2
-    """Distinct other sources that must have carried a line earlier for it to be feed-wide."""
-    line_min_articles: int = 2
-    """Articles in which each of those sources must have carried it: furniture recurs within the
-    outlets that print it, while a sentence several outlets quote from one statement, or a fact
-    line of one event, comes once per outlet and is content."""
-    line_max_entries: int = 12
-    """Sightings remembered per line and bucket (12 bytes each), at most `line_min_articles` per
-    source; the earliest stay."""
-
-    def __post_init__(self) -> None:
-        if not 0 < self.link_min_similarity <= 1:
-            raise ValueError("link_min_similarity must lie in (0, 1]")
-        if self.line_max_entries <= self.line_min_sources * self.line_min_articles:
-            raise ValueError("line_max_entries must exceed line_min_sources * line_min_articles")
-        if self.line_min_articles < 1:
-            raise ValueError("line_min_articles must be positive")
-        if min(self.link_shingle_words, self.link_sketch_size, self.feed_bucket_hours, self.line_min_sources) < 1 \
-                or self.feed_horizon_hours <= 0:
-            raise ValueError("shingle words, sketch size, bucket hours, line_min_sources and horizon must be positive")
-
-    @property
-    def horizon_seconds(self) -> int:
-        return int(self.feed_horizon_hours * 3600)
-
-    @property
-    def bucket_seconds(self) -> int:
-        return self.feed_bucket_hours * 3600
-
-    @property
-    def grace_seconds(self) -> int:
-        return int(self.feed_expiry_grace_hours * 3600)
 
 
 @dataclass(frozen=True, slots=True)

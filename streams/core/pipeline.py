@@ -16,28 +16,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Protocol, Sequence
 
-from .dedup import DedupSettings, deduplicate
+from .dedup import deduplicate
 from .envelope import Origin, build_envelope, dead_letter, passed_envelope
-from .feedwide import FeedFindings, FeedSettings, observe
+from .feedwide import FeedFindings, observe
 from .languages import NER_DISABLED, ner_status
 from .mentions import ItemMetadata
 from .models import Article, DedupResult, Entity, SeenStore
-from .ninjs import InputSettings, InvalidInput, Item, Limits, decode, read_item, to_article
+from .ninjs import InvalidInput, Item, decode, read_item, to_article
 from .ninjs.item import KILLED
+from .settings import PipelineSettings
 
 
 class Extractor(Protocol):
     languages: tuple[str, ...]  # primary language subtags the model serves; "*": any
 
     def extract_many(self, items: Sequence[tuple[str, Sequence[str], ItemMetadata]]) -> list[list[Entity]]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class PipelineSettings:
-    dedup: DedupSettings = field(default_factory=DedupSettings)
-    feed: FeedSettings = field(default_factory=FeedSettings)
-    limits: Limits = field(default_factory=Limits)
-    input: InputSettings = field(default_factory=InputSettings)
 
 
 @dataclass(frozen=True, slots=True)

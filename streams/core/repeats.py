@@ -32,14 +32,11 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Sequence
 from difflib import SequenceMatcher
-from typing import TYPE_CHECKING
 
 from .edits import changes_are_slips, edit_size
 from .fingerprint import ParagraphKey, kgram_hashes, winnow_positions, winnowed_fingerprints
 from .models import Paragraph, Removal, RemovalReason
-
-if TYPE_CHECKING:
-    from .dedup import DedupSettings
+from .settings import DedupSettings
 
 
 def similarity_of(a: str, b: str, edit: int) -> float:

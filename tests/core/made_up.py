@@ -10,7 +10,8 @@ from itertools import accumulate
 import orjson
 
 from streams.core.models import Article
-from streams.core.ninjs import Limits, decode, parse_article
+from streams.core.ninjs import decode, parse_article
+from streams.core.settings import Limits
 
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=timezone.utc)
 _LETTERS = "etaoinshrdlcumwfgypbvkjxqz"

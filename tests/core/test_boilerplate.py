@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from streams.core.boilerplate import article_id, find_boilerplate, pack_entries, source_prefix, unpack_entries
-from streams.core.dedup import DedupSettings
+from streams.core.settings import DedupSettings
 from streams.core.fingerprint import key_paragraph
 from streams.core.models import Article, MemoryStore, Paragraph
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from streams.core.models import MemoryStore
-from streams.core.ninjs import InputSettings
+from streams.core.settings import InputSettings, PipelineSettings
 from streams.core.ninjs.versions import is_valid_31
-from streams.core.pipeline import Passed, PipelineSettings, Prepared, Rejected, prepare
+from streams.core.pipeline import Passed, Prepared, Rejected, prepare
 
 SUITE = Path(__file__).resolve().parents[3] / "shared" / "ninjs" / "conformance"
 DOCS = sorted(SUITE.glob("*/should_*/*.json"))

@@ -19,9 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from streams.core.models import MemoryStore
-from streams.core.ninjs import InvalidInput, Limits, decode, parse_article
+from streams.core.ninjs import InvalidInput, decode, parse_article
+from streams.core.settings import Limits, PipelineSettings
 from streams.core.ninjs.versions import is_valid_31
-from streams.core.pipeline import Passed, PipelineSettings, Prepared, Rejected, prepare
+from streams.core.pipeline import Passed, Prepared, Rejected, prepare
 from pathlib import Path
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.core.dedup import DedupSettings, deduplicate
+from streams.core.dedup import deduplicate
+from streams.core.settings import DedupSettings
 from streams.core.models import Article, MemoryStore, Paragraph
 
 START = datetime(2031, 9, 1, 6, tzinfo=timezone.utc)
@@ -142,7 +143,8 @@ def test_dedup_is_deterministic_and_reprocessing_changes_nothing(stream):
 SCRIPT = """
 import json, sys
 from datetime import datetime, timezone
-from streams.core.dedup import DedupSettings, deduplicate
+from streams.core.dedup import deduplicate
+from streams.core.settings import DedupSettings
 from streams.core.models import Article, MemoryStore, Paragraph
 texts = json.loads(sys.argv[1])
 article = Article("urn:t", "1", datetime(2031, 1, 1, tzinfo=timezone.utc), "S", "H",

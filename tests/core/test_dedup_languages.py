@@ -2,7 +2,8 @@
 
 from datetime import datetime, timedelta, timezone
 
-from streams.core.dedup import DedupSettings, deduplicate
+from streams.core.dedup import deduplicate
+from streams.core.settings import DedupSettings
 from streams.core.models import Article, MemoryStore, Paragraph
 
 START = datetime(2031, 9, 1, 6, tzinfo=timezone.utc)

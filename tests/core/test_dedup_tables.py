@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from streams.core.dedup import DedupSettings, deduplicate
+from streams.core.dedup import deduplicate
+from streams.core.settings import DedupSettings
 from streams.core.models import Article, MemoryStore, Paragraph
 
 START = datetime(2031, 5, 6, 22, tzinfo=timezone.utc)

@@ -8,9 +8,10 @@ from datetime import timedelta
 import pytest
 
 from streams.core.envelope import Origin
-from streams.core.feedwide import FeedContext, FeedFindings, FeedSettings, Link, observe
+from streams.core.feedwide import FeedContext, FeedFindings, Link, observe
+from streams.core.settings import FeedSettings, PipelineSettings
 from streams.core.models import MemoryStore
-from streams.core.pipeline import PipelineSettings, Prepared, prepare
+from streams.core.pipeline import Prepared, prepare
 
 from .made_up import T0, article, raw, story
 

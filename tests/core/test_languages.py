@@ -3,7 +3,8 @@ import pytest
 
 from streams.core.languages import ner_status, primary_subtag, served_languages
 from streams.core.models import Entity, MemoryStore, Mention
-from streams.core.pipeline import PipelineSettings, Prepared, Processed, enrich, prepare, process
+from streams.core.pipeline import Prepared, Processed, enrich, prepare, process
+from streams.core.settings import PipelineSettings
 from streams.schemas import validator
 
 

@@ -6,7 +6,8 @@ import random
 
 import pytest
 
-from streams.core.feedwide import FeedSettings, observe
+from streams.core.feedwide import observe
+from streams.core.settings import FeedSettings
 from streams.core.links import Record, containment, shingles, sketch_of
 from streams.core.models import MemoryStore
 

@@ -3,7 +3,8 @@ from datetime import datetime, timezone
 import orjson
 import pytest
 
-from streams.core.ninjs import InputSettings, InvalidInput, Limits, decode, detect, parse_article, read_item
+from streams.core.ninjs import InvalidInput, decode, detect, parse_article, read_item
+from streams.core.settings import InputSettings, Limits
 from streams.core.ninjs.versions import is_valid_31
 
 ARTICLE = {

@@ -3,7 +3,8 @@ Every converted item must validate against 3.1 with format checks."""
 
 import pytest
 
-from streams.core.ninjs import VERSIONS, InputSettings, read_item
+from streams.core.ninjs import VERSIONS, read_item
+from streams.core.settings import InputSettings
 from streams.core.ninjs.convert import STANDARD_31
 from streams.core.ninjs.versions import is_valid_31
 

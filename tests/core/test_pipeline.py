@@ -6,7 +6,8 @@ import orjson
 import pytest
 
 from streams.core.models import MemoryStore
-from streams.core.pipeline import PipelineSettings, Processed, Rejected, process
+from streams.core.pipeline import Processed, Rejected, process
+from streams.core.settings import PipelineSettings
 from streams.schemas import validator
 
 ARTICLE = {
@@ -75,7 +76,7 @@ def test_pipeline_core_imports_no_kafka_or_asyncio():
 
 
 def _run_with(non_text: str, *raws: bytes):
-    from streams.core.ninjs import InputSettings
+    from streams.core.settings import InputSettings
 
     messages = [(raw, {"file": "t.jsonl", "line": n}) for n, raw in enumerate(raws, start=1)]
     return process(messages, MemoryStore(), PipelineSettings(input=InputSettings(non_text=non_text)), extractor=None)

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.core.dedup import DedupSettings
+from streams.core.settings import DedupSettings
 from streams.core.fingerprint import key_paragraph
 from streams.core.models import Paragraph
 from streams.core.edits import edit_size, levenshtein, shares_a_piece

@@ -38,7 +38,8 @@ from aiokafka.structs import TopicPartition
 from streams.dev import broker
 from streams.core.feedwide import state_view
 from streams.core.models import MemoryStore
-from streams.core.pipeline import PipelineSettings, Processed, process
+from streams.core.pipeline import Processed, process
+from streams.core.settings import PipelineSettings
 from streams.dev.process import WorkerProcess
 
 from .synthetic import feed

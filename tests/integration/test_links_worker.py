@@ -11,7 +11,8 @@ import orjson
 
 from streams.core.feedwide import state_view
 from streams.core.models import MemoryStore
-from streams.core.pipeline import PipelineSettings, process
+from streams.core.pipeline import process
+from streams.core.settings import PipelineSettings
 
 from .chaos import compact, read_topic
 from .synthetic import START, FeedItem, article, feed

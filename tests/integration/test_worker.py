@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from streams.core.models import MemoryStore
-from streams.core.pipeline import PipelineSettings
+from streams.core.settings import PipelineSettings
 from streams.offline import clean_file
 from streams.schemas import validator
 

@@ -6,10 +6,9 @@ Modules: `decoding` (bytes, guards), `versions` (detection, validation), `times`
 `convert` (any version -> 3.1), `item` (the steps in order, the text/non-text decision)."""
 
 from .convert import ConversionError, to_31
-from .decoding import Limits, decode
+from .decoding import decode
 from ..errors import InvalidInput
 from .item import (
-    InputSettings,
     Item,
     event_time_of,
     main_headline,
@@ -22,6 +21,6 @@ from .item import (
 from .versions import LATEST, VERSIONS, detect
 
 __all__ = [
-    "ConversionError", "InputSettings", "InvalidInput", "Item", "LATEST", "Limits", "VERSIONS", "decode", "detect",
+    "ConversionError", "InvalidInput", "Item", "LATEST", "VERSIONS", "decode", "detect",
     "event_time_of", "main_headline", "parse_article", "read_item", "select_body", "source_of", "to_31", "to_article",
 ]

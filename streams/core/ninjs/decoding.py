@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from ..errors import InvalidInput
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """Guards that keep one message from stalling a worker; each one is named in the dead-letter
-    reason when it trips."""
-
-    max_message_bytes: int = 8 * 1024 * 1024
-    max_paragraphs: int = 5_000
-    max_json_depth: int = 64
-    # Wall-clock budget of one article's decode, validation and dedup in the worker (reason
-    # too_slow); 0 turns it off. Enforced by the shell, which can preempt; not by the offline mode.
-    max_article_seconds: float = 10.0
+from ..settings import Limits
 
 
 def decode(raw: bytes, limits: Limits = Limits(), checked: bool = False) -> dict[str, Any]:

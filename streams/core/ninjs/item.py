@@ -22,42 +22,14 @@ from ..models import Article, Paragraph
 from ..paragraphs import body_format, nitf_headline, select_body, split_body
 from . import versions
 from .convert import to_31
-from .decoding import Limits
 from ..errors import InvalidInput
+from ..settings import InputSettings, Limits
 from .times import EPOCH, loosen_times, parse_time
 
 MAX_URI_BYTES = 2048
-NON_TEXT_POLICIES = ("pass", "skip", "dlq")
 TIME_FIELDS = ("versionCreated", "firstCreated", "contentCreated")
 KILLED = ("withheld", "canceled")  # pubStatus values that withdraw an item
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-@dataclass(frozen=True, slots=True)
-class InputSettings:
-    # The version of items that declare none (no `$standard`/`standard`/`$schema`): "auto" reads
-    # it from their shape; a version ("1.2") validates them against that version only, which is
-    # what tells a 1.0 item from the same-looking valid 1.2 one.
-    ninjs_version: str = "auto"
-    # Items that are not cleaned (pictures, video, audio, graphics, events, planning, composites,
-    # items without readable body text): "pass" (an envelope with status "passed"), "skip"
-    # (counted in the metrics, nothing written) or "dlq" (dead letter, reason non_text).
-    non_text: str = "pass"
-    # Put before a bare id used as uri by a 1.0–2.0 item (valid there, not a 3.1 uri).
-    uri_prefix: str = "urn:newsclean:"
-    # Properties that no ninjs version defines (vendor fields such as Superdesk's `priority` or
-    # `service`, an agency's `originalfilename` in a rendition), at any depth: "unmapped" removes them
-    # before validation and lists them in the envelope; "reject" leaves them to the schema
-    # (dead letter `schema`), the strict reading the IPTC conformance suite takes.
-    unknown_fields: str = "unmapped"
-
-    def __post_init__(self) -> None:
-        if self.ninjs_version != "auto" and self.ninjs_version not in versions.VERSIONS:
-            raise ValueError(f"ninjs_version={self.ninjs_version!r} is not auto or one of {', '.join(versions.VERSIONS)}")
-        if self.unknown_fields not in ("unmapped", "reject"):
-            raise ValueError(f"unknown_fields={self.unknown_fields!r} is not unmapped or reject")
-        if self.non_text not in NON_TEXT_POLICIES:
-            raise ValueError(f"non_text={self.non_text!r} is not one of {', '.join(NON_TEXT_POLICIES)}")
 
 
 @dataclass(frozen=True, slots=True)

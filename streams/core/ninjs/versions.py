@@ -20,8 +20,8 @@ import jsonschema_rs
 
 from ... import schemas
 from ..errors import InvalidInput
+from ..settings import NINJS_VERSIONS as VERSIONS
 
-VERSIONS = ("1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "2.0", "2.1", "2.2", "3.0", "3.1")
 LATEST = "3.1"
 # The versions whose schemas predate Draft 2020-12 and whose formats are annotations only.
 LEGACY = frozenset(VERSIONS[: VERSIONS.index("2.0") + 1])
