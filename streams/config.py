@@ -47,9 +47,9 @@ class Settings:
     ner_enabled: bool = True
     batch_size: int = 32  # articles taken from the stream per NER batch
     # How long an idle agent waits to fill a batch, at each of the two hops: it bounds the added
-    # latency (0.05 s made the median 73 ms at 20 articles/s without NER; 0.01 s: 21 ms) and costs
-    # wakeups while idle (~4% of a core at 0.01 s, ~1% at 0.05 s). Under load the batch fills while
-    # the previous one is processed, so batches grow with the backlog up to batch_size anyway.
+    # latency and costs wakeups while idle (measured: bench/README.md "Figures behind the
+    # defaults"). Under load the batch fills while the previous one is processed, so batches grow
+    # with the backlog up to batch_size anyway.
     batch_within_s: float = 0.01
     # How long the group waits for a silent worker (crashed, SIGKILLed) before its partitions move
     # to the others — and before a restarted worker may take them back; at least the broker's
@@ -57,9 +57,8 @@ class Settings:
     session_timeout_s: float = 15.0
     # Codec of the records newsclean writes: output, dead letters, by-source, changelog, replay
     # topics (none|gzip|snappy|lz4|zstd). snappy: about half the bytes of `none` for the least CPU
-    # of the four; the worker sends many small batches, and zstd's fixed cost per batch (41 + 26 µs
-    # to write and read a one-record batch, against 14 + 5 for snappy) showed as about 0.3 ms more
-    # CPU per article without NER (snappy: 0.07). zstd gives the fewest bytes (README "Compression").
+    # of the four: the worker sends many small batches, where zstd's fixed cost per batch shows
+    # (bench/README.md "Figures behind the defaults"). zstd gives the fewest bytes (README "Compression").
     compression: str = "snappy"
     # Security (see README "Security"): PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL
     security_protocol: str = "PLAINTEXT"

@@ -82,7 +82,7 @@ async def send_changelog(table: faust.Table, writes: dict[tuple[int, bytes], byt
     futures resolve on delivery. Sent straight to the producer rather than through
     `Table.send_changelog`: its `send_soon` buffer holds 100 records, a batch writes hundreds, and
     past 100 Faust stalls the stream in `wait_until_ebb` until the buffer drains one record per
-    loop iteration (about 0.05 s per batch alone, 0.15 s with two workers on two cores)."""
+    loop iteration (what that cost: bench/README.md "Figures behind the defaults")."""
     topic = table.changelog_topic
     return [await topic.send(key=raw_key, value=value, partition=partition, key_serializer="raw", value_serializer="raw",
                              callback=table._on_changelog_sent, force=True)  # now, not attached to the event
