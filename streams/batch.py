@@ -12,7 +12,9 @@ only in how they consume, send and commit; what happens to each message is decid
 4. `to_record`: the record the outcome produces (`Outgoing`): envelope, tombstone, dead letter
    or nothing, each with the dead letter to send instead if Kafka refuses it as too large.
 
-`Tally` counts what was sent. Times are Unix milliseconds throughout (`Outgoing.timestamp_ms`);
+`Tally` counts what was sent. (`streams.core.pipeline.process` chains the core's three steps
+without this path's guards — no deadline, no per-article fallback —: it is the pure reference
+the core's tests and the chaos check compare against, not a fourth way to run the pipeline.) Times are Unix milliseconds throughout (`Outgoing.timestamp_ms`);
 the Faust send (seconds) converts at `streams.kafka.delivery`."""
 
 from __future__ import annotations

@@ -8,20 +8,24 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
 import faust
 
 from streams.batch import Outgoing, conclude, dead_letter_record, decide, enrich_each, prepared_of, to_record
+from streams.config import Settings
 from streams.core.envelope import Origin
 from streams.core.feedwide import observe
 from streams.core.ninjs import decode, read_item, source_of, to_article
-from streams.core.pipeline import Enrichment, Prepared, Rejected
+from streams.core.pipeline import Enrichment, Extractor, Prepared, Rejected
 from streams.core.tombstone import Tombstone, tombstone
 from streams.dead_letters import now, refusal, rejection
 from streams.deadline import Deadline
 from streams.kafka.delivery import deliver
+from streams.kafka.transport import KafkaApp
+from streams.worker.metrics import Metrics
 from streams.worker.headers import FEED_HEADER, incoming, input_time, is_checked, origin_of, record_time, routed
 from streams.worker.state import TableBatch, TableStore, send_changelog
 
@@ -29,8 +33,21 @@ log = logging.getLogger("newsclean")
 
 
 class Agents:
-    """The three agents' batch handlers, mixed into `streams.worker.app.Newsclean` (which owns the
-    topics, tables, metrics and extractor they use)."""
+    """The three agents' batch handlers, mixed into `streams.worker.app.Newsclean`, which builds
+    what they use (declared here):"""
+
+    settings: Settings
+    app: KafkaApp
+    feed_topic: faust.TopicT  # <app_id>-feed
+    by_source: faust.TopicT  # <app_id>-by-source
+    output: faust.TopicT
+    dlq: faust.TopicT
+    seen: faust.Table  # the per-source feed state
+    feed_state: faust.Table  # the feed-wide state
+    extractor: Extractor | None
+    ner_pool: ThreadPoolExecutor  # where enrichment runs, off the event loop
+    metrics: Metrics
+    positions: dict[Any, int]  # next offset to process, per input partition (for lag)
 
     async def _in_batches(self, stream: faust.StreamT, handle: Callable[[Sequence[Any]], Awaitable[None]]) -> None:
         """Every agent's loop: take a batch, admit it in offset order, let `handle` process and
