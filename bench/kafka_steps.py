@@ -331,6 +331,7 @@ async def throughput(broker: Broker, name: str, messages: Sequence[Message], *, 
         codes = await asyncio.to_thread(stop, run)
     window = await broker.window([run.output, run.dlq], since)
     produced = await broker.count([run.output, run.dlq])
+    changelog = await changelog_traffic(broker, run.app_id, expected)
     return {
         "rate": window.rate,
         "count": window.count,
@@ -348,7 +349,24 @@ async def throughput(broker: Broker, name: str, messages: Sequence[Message], *, 
         "memory": sampler.summary(),
         "memory_series": sampler.series(),
         "metrics": _merge(metrics),
+        "changelog": changelog,
     }
+
+
+async def changelog_traffic(broker: Broker, app_id: str, articles: int) -> dict[str, object]:
+    """Records and bytes (key + value) the worker wrote to its tables' changelogs, per article."""
+    out: dict[str, object] = {}
+    records = size = 0
+    for table in ("seen", "feed"):
+        topic = f"{app_id}-{table}-changelog"
+        count = await broker.count([topic])
+        read = await broker.read_all(topic, count) if count else []
+        written = sum(len(r.key or b"") + len(r.value or b"") for r in read)
+        out[table] = {"records": count, "bytes": written}
+        records, size = records + count, size + written
+    out["records_per_article"] = round(records / articles, 3) if articles else None
+    out["bytes_per_article"] = round(size / articles, 1) if articles else None
+    return out
 
 
 def _merge(per_worker: list[dict[str, float]]) -> dict[str, float]:

@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import struct
 from bisect import insort
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from functools import lru_cache
 
 import xxhash
@@ -157,7 +157,7 @@ def _expire_bucket(store: SeenStore, prefix: str, bucket: int, cutoff: int) -> N
     for number in range(records):
         record_key = f"{count_key}.{number}"
         listed = store.get(record_key)
-        for (fingerprint,) in struct.iter_unpack("<Q", listed or b""):
+        for fingerprint, _ in unpack_index_record(listed)[1] if listed else ():
             key = f"{prefix}:{fingerprint:016x}"
             live = [entry for entry in unpack_entries(store.get(key)) if entry[0] >= cutoff]
             if live:
@@ -168,15 +168,77 @@ def _expire_bucket(store: SeenStore, prefix: str, bucket: int, cutoff: int) -> N
     store.delete(count_key)
 
 
-def _index(store: SeenStore, prefix: str, bucket: int, fingerprints: Sequence[int]) -> None:
-    """List the fingerprints that got an entry from this article under its bucket, for expiry."""
+def _index(store: SeenStore, prefix: str, bucket: int, entry: Entry, fingerprints: Sequence[int],
+           at_edge: Collection[int]) -> None:
+    """List the fingerprints that got an entry from this article under its bucket, for expiry,
+    with what their entries are rebuilt from."""
     count_key = f"{prefix}:t{bucket}"
     value = store.get(count_key)
     (records,) = _COUNT.unpack(value) if value else (0,)
     while store.get(f"{count_key}.{records}") is not None:
         records += 1  # a record whose count write a crash cut off: never overwrite it
-    store.set(f"{count_key}.{records}", struct.pack(f"<{len(fingerprints)}Q", *fingerprints))
+    store.set(f"{count_key}.{records}", pack_index_record(entry, fingerprints, at_edge))
     store.set(count_key, _COUNT.pack(records + 1))
+
+
+def pack_index_record(entry: Entry, fingerprints: Sequence[int], at_edge: Collection[int]) -> bytes:
+    edges = bytearray((len(fingerprints) + 7) // 8)
+    for number, fingerprint in enumerate(fingerprints):
+        if fingerprint in at_edge:
+            edges[number >> 3] |= 1 << (number & 7)
+    return b"".join((pack_entries([entry]), _COUNT.pack(len(fingerprints)),
+                     struct.pack(f"<{len(fingerprints)}Q", *fingerprints), edges))
+
+
+def unpack_index_record(value: bytes) -> tuple[Entry, list[tuple[int, bool]]]:
+    """The article's entry (edge bit clear) and each fingerprint it added, with its edge bit."""
+    (entry,) = unpack_entries(value[: _ENTRY.size])
+    (count,) = _COUNT.unpack_from(value, _ENTRY.size)
+    at = _ENTRY.size + _COUNT.size
+    fingerprints = struct.unpack_from(f"<{count}Q", value, at)
+    edges = value[at + 8 * count :]
+    return entry, [(fp, bool(edges[n >> 3] >> (n & 7) & 1)) for n, fp in enumerate(fingerprints)]
+
+
+def persisted_key(key: str) -> bool:
+    """Whether `key` is one `rebuild` derives the rest from: an index record or a meta."""
+    rest = key.partition(":")[2]
+    return rest == "meta" or (rest[:1] == "t" and "." in rest)
+
+
+def rebuild(primary: Mapping[str, bytes], settings: DedupSettings) -> dict[str, bytes]:
+    """Every source's fingerprint entries and record counts from its index records, applied in
+    the order they were written (the order the entries were added in live; the entry cap makes
+    it matter). Exact as long as no bucket expired. After expiry, a fingerprint that had more
+    than `max_entries` articles over the horizon may hold other entries than the live state:
+    live, the cap dropped entries while older, since expired ones held its oldest places, and
+    kept those that came after the expiry; the rebuild keeps the oldest live ones. Either way the
+    fingerprint holds `max_entries` entries of the horizon, so a line that recurs stays evidence;
+    the next expiries bring the two back together."""
+    keep_oldest = max(settings.short_min_articles, settings.long_min_articles, settings.inner_min_articles)
+    derived: dict[str, bytes] = {}
+    counts: dict[str, int] = {}
+    get = derived.get
+    for key, value in primary.items():
+        prefix, _, rest = key.partition(":")
+        if rest == "meta" or not persisted_key(key):
+            continue
+        count_key, _, number = key.rpartition(".")
+        counts[count_key] = max(counts.get(count_key, 0), int(number) + 1)
+        (seconds, me, flags), fingerprints = unpack_index_record(value)
+        inner, edge = (seconds, me, flags), (seconds, me, flags | _EDGE)
+        packed = (pack_entries([inner]), pack_entries([edge]))
+        for fingerprint, at in fingerprints:
+            store_key = f"{prefix}:{fingerprint:016x}"
+            stored = get(store_key)
+            if stored is None:  # the common case, as live: a first sighting
+                derived[store_key] = packed[at]
+                continue
+            updated = _add_entry(unpack_entries(stored), edge if at else inner, keep_oldest, settings.max_entries)
+            if updated is not None:
+                derived[store_key] = pack_entries(updated)
+    derived.update((key, _COUNT.pack(count)) for key, count in counts.items())
+    return derived
 
 
 def find_boilerplate(
@@ -294,7 +356,7 @@ def find_boilerplate(
         bucket = seconds // settings.bucket_seconds
         meta[1], meta[2] = min(meta[1], bucket), max(meta[2], bucket)
         if added:
-            _index(store, prefix, bucket, added)
+            _index(store, prefix, bucket, (seconds, me, primed), added, at_edge)
             for key, value in entry_writes:
                 put(key, value)
     new_meta = _META.pack(*meta)

@@ -41,9 +41,10 @@ import xxhash
 
 from .fingerprint import ParagraphKey, key_paragraph
 from .links import (
-    Record, add_record, candidates, complete_bands, containment, drop_records, shingles, sketch_of, source_hash, uri_hash,
+    Record, add_record, band_key, candidates, complete_bands, containment, count_key, drop_records, shingles, sketch_of,
+    source_hash, uri_hash,
 )
-from .models import Article, SeenStore
+from .models import Article, MemoryStore, SeenStore
 from .settings import FeedSettings
 
 _ENTRY = struct.Struct("<III")
@@ -252,6 +253,36 @@ def _expire(store: SeenStore, seconds: int, settings: FeedSettings) -> tuple[lis
                     store.delete(_line_key(bucket, fingerprint))
         meta[1] = dead
     return meta, cutoff, value
+
+
+def persisted_key(key: str) -> bool:
+    """Whether `key` is one `rebuild` derives the rest from: an article record or the meta."""
+    return key == _META_KEY or (key.startswith("feed:r") and "." in key)
+
+
+def rebuild(primary: Mapping[str, bytes], settings: FeedSettings) -> dict[str, bytes]:
+    """The link index (record counts, bands) and the line entries from the article records, in
+    the order they were written: what `observe` wrote for them. Line entries keep the earliest
+    sightings, so they do not depend on that order."""
+    index = MemoryStore()
+    data = index.data
+    counts: dict[int, int] = {}
+    for key, value in primary.items():
+        if key == _META_KEY or not persisted_key(key):
+            continue
+        bucket, _, number = key[6:].partition(".")
+        bucket, number = int(bucket), int(number)
+        record = Record.unpack(value)
+        counts[bucket] = max(counts.get(bucket, 0), number + 1)
+        entry = struct.pack("<I", number)
+        for band, band_value in record.bands:  # each record once, in order: what `add_record` appended
+            band = band_key(bucket, band, band_value)
+            data[band] = data.get(band, b"") + entry
+        if record.lines:
+            _record_lines(index, bucket, record.lines, (record.seconds, record.source, record.uri_hash & 0xFFFFFFFF),
+                          settings)
+    data.update((count_key(bucket), struct.pack("<I", count)) for bucket, count in counts.items())
+    return data
 
 
 def state_view(data: Mapping[str, bytes]) -> dict[str, object]:

@@ -1,13 +1,14 @@
 """A replay's own durable state: the compacted topic `<group>-state`.
 
 It holds the replay's plan (the request and the spans snapshotted at its first start), its
-progress (positions and running totals) and every key of its feed state(s). Each batch's changes
+progress (positions and running totals) and its feed state(s), as the worker's changelog holds
+them (`streams.core.state_log`: a record per slice and batch, the index rebuilt). Each batch's changes
 are written in the same Kafka transaction as the batch's output and consumed offsets, so what a
 read_committed reader rebuilds from this topic is exactly the state after the last committed
 batch: a replay killed at any point resumes from there with the same store, positions and ends.
 
-Keys: ``~plan`` and ``~progress`` (JSON), ``<store>:<key>`` for a store entry (a tombstone when
-deleted). `store` is ``w`` for the replay's store and ``c`` for the cold shadow a warm start
+Keys: ``~plan`` and ``~progress`` (JSON), ``<store>:<record>`` for a state-log record (a tombstone
+when the log drops it). `store` is ``w`` for the replay's store and ``c`` for the cold shadow a warm start
 keeps to report what priming changed."""
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from typing import Any, Iterator
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from streams.core.settings import PipelineSettings
+from streams.core.state_log import StateLog, rebuild
+
 PLAN = b"~plan"
 PROGRESS = b"~progress"
 STORES = ("w", "c")
@@ -27,12 +31,21 @@ STORES = ("w", "c")
 class JournalStore:
     """A `SeenStore` in memory that remembers what changed since the last `drain`."""
 
-    __slots__ = ("name", "data", "changes")
+    __slots__ = ("name", "data", "changes", "log")
 
     def __init__(self, name: str, data: dict[str, bytes] | None = None) -> None:
         self.name = name
         self.data: dict[str, bytes] = data or {}
         self.changes: dict[str, bytes | None] = {}
+        self.log = StateLog()
+
+    @classmethod
+    def restore(cls, name: str, records: dict[str, bytes], settings: PipelineSettings) -> JournalStore:
+        """The store the state topic's live log records (`Restored.stores[name]`) describe."""
+        store = cls(name)
+        store.data = rebuild(store.log.restore((0, key, value) for key, value in records.items()),
+                             settings.dedup, settings.feed)
+        return store
 
     def get(self, key: str) -> bytes | None:
         return self.data.get(key)
@@ -46,11 +59,11 @@ class JournalStore:
             self.changes[key] = None
 
     def drain(self) -> Iterator[tuple[bytes, bytes | None]]:
-        """The changed keys as state-topic records (last write wins), then forget them."""
+        """What changed (last write wins), as state-log records and tombstones, then forget it."""
         changes, self.changes = self.changes, {}
         prefix = self.name + ":"
-        for key, value in changes.items():
-            yield (prefix + key).encode(), value
+        for _, name, value in self.log.log((0, key, value) for key, value in changes.items()):
+            yield (prefix + name).encode(), value
 
 
 @dataclass(slots=True)

@@ -133,9 +133,9 @@ class ReplayRun:
                 return self._summary("already_complete", resumed)
         else:
             self.plan = await self._make_plan()
-        self.store = JournalStore("w", restored.stores["w"])
+        self.store = JournalStore.restore("w", restored.stores["w"], self.settings.pipeline)
         if self.request.warm_from is not None:
-            self.cold = JournalStore("c", restored.stores["c"])
+            self.cold = JournalStore.restore("c", restored.stores["c"], self.settings.pipeline)
         spans = self._spans("spans")
         if not resumed:
             if self.request.warm_from is not None:

@@ -27,7 +27,7 @@ from streams.kafka.delivery import deliver
 from streams.kafka.transport import KafkaApp
 from streams.worker.metrics import Metrics
 from streams.worker.headers import FEED_HEADER, incoming, input_time, is_checked, origin_of, record_time, routed
-from streams.worker.state import TableBatch, TableStore, send_changelog
+from streams.worker.state import TableBatch, TableState, TableStore, send_changelog
 
 log = logging.getLogger("newsclean")
 
@@ -42,8 +42,8 @@ class Agents:
     by_source: faust.TopicT  # <app_id>-by-source
     output: faust.TopicT
     dlq: faust.TopicT
-    seen: faust.Table  # the per-source feed state
-    feed_state: faust.Table  # the feed-wide state
+    seen_log: TableState  # the per-source feed state
+    feed_log: TableState  # the feed-wide state
     extractor: Extractor | None
     ner_pool: ThreadPoolExecutor  # where enrichment runs, off the event loop
     metrics: Metrics
@@ -102,7 +102,7 @@ class Agents:
         findings. An article the stage cannot read (over the time limit, say) goes on without
         findings — no link, no feed-wide lines — and `clean` decides on it as on any other."""
         limits = self.settings.pipeline.limits
-        writes: dict[tuple[int, bytes], bytes | None] = {}
+        writes: dict[tuple[int, str], bytes | None] = {}
         sends = []
         for message in messages:
             self.positions[message.tp] = message.offset + 1
@@ -114,7 +114,7 @@ class Agents:
             raw = message.value or b""
             headers = [(name, value) for name, value in message.headers or () if name != FEED_HEADER]
             timestamp = None if message.timestamp is None else round(message.timestamp * 1000)
-            store = TableStore(self.feed_state)
+            store = TableStore(self.feed_log)
             try:
                 checked = is_checked(message)
                 with Deadline(limits.max_article_seconds):
@@ -130,7 +130,7 @@ class Agents:
                     store.apply(message.partition, writes)
                     headers.append((FEED_HEADER, findings.encode()))
             sends.append(self._by_source(message, raw, timestamp, headers))
-        changelog = await send_changelog(self.feed_state, writes)
+        changelog = await send_changelog(self.feed_log, writes)
         await deliver(sends, changelog)
 
     def _by_source(self, message: Any, raw: bytes, timestamp_ms: int | None, headers: list[tuple[str, bytes]]) -> Outgoing:
@@ -143,12 +143,12 @@ class Agents:
     async def _clean_batch(self, messages: Sequence[Any]) -> None:
         """The batch path (`streams.batch`) on the by-source table: decide in order, send the
         table's changelog, entities for the batch, then each outcome's record."""
-        writes: dict[tuple[int, bytes], bytes | None] = {}  # the batch's table writes, for the changelog
+        writes: dict[tuple[int, str], bytes | None] = {}  # the batch's table writes, for the changelog
         incomings = [incoming(message) for message in messages]
         for message in messages:
             self.positions[message.tp] = message.offset + 1
-        decided = [decide(one, TableBatch(self.seen, writes), self.settings.pipeline) for one in incomings]
-        changelog = await send_changelog(self.seen, writes)
+        decided = [decide(one, TableBatch(self.seen_log, writes), self.settings.pipeline) for one in incomings]
+        changelog = await send_changelog(self.seen_log, writes)
         final = conclude(incomings, decided, await self._entities(prepared_of(decided)), self.settings.pipeline.limits)
         sends = []
         for one, outcome in zip(incomings, final):

@@ -40,6 +40,7 @@ from streams.kafka.topics import topic_record_bytes
 from streams.kafka.transport import KafkaApp, faust_credentials
 from streams.worker.agents import Agents
 from streams.worker.metrics import Metrics
+from streams.worker.state import TableState
 
 log = logging.getLogger("newsclean")
 
@@ -109,6 +110,8 @@ class Newsclean(Agents):
         # The feed-wide state: one partition, with the feed topic's (Faust assigns topics and
         # changelogs of equal partition counts together), so one agent holds all of it.
         self.feed_state = self.app.Table("feed", partitions=1, key_type=bytes, value_type=bytes, schema=faust.Schema(**raw))
+        # the tables hold the state's log; the state itself is rebuilt in memory (streams.worker.state)
+        self.seen_log, self.feed_log = TableState(self.seen, settings.pipeline), TableState(self.feed_state, settings.pipeline)
         self.ner_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsclean-ner")
         self.metrics = Metrics()
         self.positions: dict[Any, int] = {}  # next offset to process, per input partition (for lag)
@@ -140,8 +143,8 @@ class Newsclean(Agents):
         return self.app.web.bytes(self.metrics.render(), content_type="text/plain; version=0.0.4")
 
     async def sample_gauges(self) -> None:
-        self.metrics.table_keys.set(len(self.seen.data))
-        self.metrics.feed_keys.set(len(self.feed_state.data))
+        self.metrics.table_keys.set(self.seen_log.keys)
+        self.metrics.feed_keys.set(self.feed_log.keys)
         assigned = self.app.consumer.assignment()
         for tp in [tp for tp in self.positions if tp not in assigned]:  # revoked by a rebalance
             del self.positions[tp]

@@ -1,6 +1,11 @@
-"""The worker's feed state on Faust tables: `TableStore` (a `SeenStore` transaction over a table),
-`TableBatch` (the batch path's `FeedState` over it) and `send_changelog` (a batch's writes, one
-changelog record per key)."""
+"""The feed state of a Faust table: the log in the table, the index in memory.
+
+The table (changelogged, compacted) holds only the log records of `streams.core.state_log`;
+the state the core decides on (`TableState.index`) is derived from them: after each recovery
+Faust runs on a rebalance (or at start), it is rebuilt from the records of the partitions this
+worker holds; the records of revoked partitions leave the table with it. `TableBatch` is the
+batch path's `FeedState` over it (`streams.batch`).
+"""
 
 from __future__ import annotations
 
@@ -9,81 +14,124 @@ import asyncio
 import faust
 
 from streams.batch import Incoming
+from streams.core.settings import PipelineSettings
+from streams.core.state_log import StateLog, is_record_key, rebuild
+
+
+class TableState:
+    __slots__ = ("table", "settings", "log", "_index")
+
+    def __init__(self, table: faust.Table, settings: PipelineSettings) -> None:
+        self.table = table
+        self.settings = settings
+        self.log = StateLog()
+        self._index: dict[str, bytes] | None = None
+        table.on_recover(self._recovered)  # after every recovery, the partitions it holds may differ
+
+    async def _recovered(self) -> None:
+        """Rebuild now, while the worker is still recovering (not ready), in a thread: a large
+        state takes tens of seconds (bench/README.md), which must not stall the event loop's
+        heartbeats. The property rebuilds on first use if this has not run."""
+        self._index = None
+        self._index = await asyncio.to_thread(self.restore)
+
+    @property
+    def index(self) -> dict[str, bytes]:
+        if self._index is None:
+            self._index = self.restore()
+        return self._index
+
+    @property
+    def keys(self) -> int:
+        """Keys of the state as built so far (0 until its first use after a recovery)."""
+        return len(self._index) if self._index is not None else 0
+
+    def restore(self) -> dict[str, bytes]:
+        """The index of the assigned partitions, from their log records in the table."""
+        topic = self.table.changelog_topic.get_topic_name()
+        actives = {tp.partition for tp in self.table.app.assignor.assigned_actives() if tp.topic == topic}
+        records = []
+        for raw_key, value in list(self.table.data.items()):
+            partition, _, name = raw_key.decode("utf-8", "replace").partition("/")
+            if not (partition.isdigit() and is_record_key(name)):
+                continue  # not a log record (an older worker's per-key state): not state
+            if int(partition) in actives:
+                records.append((int(partition), name, value))
+            else:
+                del self.table.data[raw_key]  # revoked: another worker holds it now
+        return rebuild(self.log.restore(records), self.settings.dedup, self.settings.feed)
 
 
 class TableStore:
-    """`SeenStore` over the Faust table for one article, as a transaction: writes are held until
-    `commit()`, so an article that fails or runs out of time half way leaves no trace in the
-    feed state and the state stays a function of the articles that went through."""
+    """`SeenStore` over a table's state for one article, as a transaction: writes are held until
+    `apply`, so an article that fails or runs out of time half way leaves no trace in the feed
+    state and the state stays a function of the articles that went through."""
 
-    __slots__ = ("table", "pending")
+    __slots__ = ("index", "pending")
 
-    def __init__(self, table: faust.Table) -> None:
-        self.table = table
-        self.pending: dict[bytes, bytes | None] = {}  # None: delete
+    def __init__(self, state: TableState) -> None:
+        self.index = state.index
+        self.pending: dict[str, bytes | None] = {}  # None: delete
 
     def get(self, key: str) -> bytes | None:
-        raw_key = key.encode()
-        if raw_key in self.pending:
-            return self.pending[raw_key]
-        return self.table.data.get(raw_key)
+        if key in self.pending:
+            return self.pending[key]
+        return self.index.get(key)
 
     def set(self, key: str, value: bytes) -> None:
-        self.pending[key.encode()] = value
+        self.pending[key] = value
 
     def delete(self, key: str) -> None:
-        self.pending[key.encode()] = None
+        self.pending[key] = None
 
-    async def commit(self, partition: int) -> list[asyncio.Future]:
-        """Apply the writes and send them to the changelog; the futures resolve on delivery."""
-        writes: dict[tuple[int, bytes], bytes | None] = {}
-        self.apply(partition, writes)
-        return await send_changelog(self.table, writes)
-
-    def apply(self, partition: int, writes: dict[tuple[int, bytes], bytes | None]) -> None:
-        """Apply the writes to the table and note them in `writes` for the changelog, the last
-        value per key winning: a batch sends each key once however many of its articles wrote it,
-        at the place of its last write. That order keeps what a crash leaves (a prefix of the
-        records) consistent: an article's index record still precedes every entry value that
-        carries its sighting (`streams.core.boilerplate`).
-        The partition is named explicitly — that of the by-source event being processed —
-        because Faust would otherwise take the partition of whatever event it saw last."""
-        data = self.table.data
-        for raw_key, value in self.pending.items():
+    def apply(self, partition: int, writes: dict[tuple[int, str], bytes | None]) -> None:
+        """Apply the writes to the index and note them in `writes` for the changelog, the last
+        value per key winning, at the place of its last write (the order `rebuild` replays).
+        The partition is named explicitly — that of the event being processed — because Faust
+        would otherwise take the partition of whatever event it saw last."""
+        index = self.index
+        for key, value in self.pending.items():
             if value is None:
-                if data.pop(raw_key, None) is None and (partition, raw_key) not in writes:
-                    continue  # nothing to delete: no tombstone needed
+                if index.pop(key, None) is None and (partition, key) not in writes:
+                    continue  # nothing to delete
             else:
-                data[raw_key] = value
-            writes.pop((partition, raw_key), None)  # to the end: the place of the last write
-            writes[(partition, raw_key)] = value
+                index[key] = value
+            writes.pop((partition, key), None)  # to the end: the place of the last write
+            writes[(partition, key)] = value
         self.pending.clear()
 
 
 class TableBatch:
-    """`streams.batch.FeedState` over a table for one batch: a `TableStore` per article, its
-    writes kept in `writes` (for the changelog) at the partition of the record being processed."""
+    """`streams.batch.FeedState` over a table's state for one batch: a `TableStore` per article,
+    its writes kept in `writes` (for the changelog) at the partition of the record being processed."""
 
-    __slots__ = ("table", "writes")
+    __slots__ = ("state", "writes")
 
-    def __init__(self, table: faust.Table, writes: dict[tuple[int, bytes], bytes | None]) -> None:
-        self.table = table
+    def __init__(self, state: TableState, writes: dict[tuple[int, str], bytes | None]) -> None:
+        self.state = state
         self.writes = writes
 
     def begin(self, incoming: Incoming) -> TableStore:
-        return TableStore(self.table)
+        return TableStore(self.state)
 
     def keep(self, store: TableStore, incoming: Incoming) -> None:
         store.apply(incoming.handle.partition, self.writes)
 
 
-async def send_changelog(table: faust.Table, writes: dict[tuple[int, bytes], bytes | None]) -> list[asyncio.Future]:
-    """One changelog record per key (a compacted changelog keeps only a key's last value); the
-    futures resolve on delivery. Sent straight to the producer rather than through
-    `Table.send_changelog`: its `send_soon` buffer holds 100 records, a batch writes hundreds, and
-    past 100 Faust stalls the stream in `wait_until_ebb` until the buffer drains one record per
-    loop iteration (what that cost: bench/README.md "Figures behind the defaults")."""
+async def send_changelog(state: TableState, writes: dict[tuple[int, str], bytes | None]) -> list[asyncio.Future]:
+    """The batch's writes as a few log records (one per partition and slice) and tombstones,
+    in the table and on its changelog; the futures resolve on delivery. Sent straight to the
+    producer rather than through `Table.send_changelog`, whose `send_soon` buffer stalls the
+    stream in `wait_until_ebb` once it holds 100 records."""
+    table = state.table
     topic = table.changelog_topic
-    return [await topic.send(key=raw_key, value=value, partition=partition, key_serializer="raw", value_serializer="raw",
-                             callback=table._on_changelog_sent, force=True)  # now, not attached to the event
-            for (partition, raw_key), value in writes.items()]
+    futures = []
+    for partition, name, value in state.log.log((partition, key, value) for (partition, key), value in writes.items()):
+        raw_key = f"{partition}/{name}".encode()
+        if value is None:
+            table.data.pop(raw_key, None)
+        else:
+            table.data[raw_key] = value
+        futures.append(await topic.send(key=raw_key, value=value, partition=partition, key_serializer="raw",
+                                        value_serializer="raw", callback=table._on_changelog_sent, force=True))
+    return futures

@@ -22,7 +22,6 @@ import asyncio
 import random
 import re
 import socket
-import struct
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -35,8 +34,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import TopicPartition
 
+from streams.core.boilerplate import unpack_index_record
 from streams.dev import broker
 from streams.core.feedwide import state_view
+from streams.core.state_log import StateLog, rebuild
 from streams.core.models import MemoryStore
 from streams.core.pipeline import Processed, process
 from streams.core.settings import PipelineSettings
@@ -432,15 +433,19 @@ def offline_run(values: list[bytes | None]) -> tuple[dict[tuple[str, str], dict]
 
 
 def compact(records: list[Read]) -> dict[str, bytes]:
-    """A changelog as its compacted table: the last value per key, tombstones removing it."""
-    table: dict[str, bytes] = {}
+    """A changelog as the feed state it holds: the compacted log (the last value per key,
+    tombstones removing it) replayed and its index rebuilt, as a worker recovers it
+    (`streams.worker.state`)."""
+    log: dict[str, tuple[int, bytes]] = {}
     for record in sorted(records, key=lambda r: (r.partition, r.offset)):
         key = (record.key or b"").decode()
         if record.value is None:
-            table.pop(key, None)
+            log.pop(key, None)
         else:
-            table[key] = record.value
-    return table
+            log[key] = (record.partition, record.value)
+    persisted = StateLog().restore((partition, key.partition("/")[2], value) for key, (partition, value) in log.items())
+    settings = PipelineSettings()
+    return rebuild(persisted, settings.dedup, settings.feed)
 
 
 _INDEX_RECORD = re.compile(r"^(t\d+)\.\d+$")  # {src}:t{bucket}.{n} -> fingerprints listed
@@ -458,7 +463,7 @@ def table_view(data: dict[str, bytes]) -> dict[str, object]:
     for key, value in data.items():
         prefix, _, rest = key.partition(":")
         if record := _INDEX_RECORD.match(rest):
-            buckets[f"{prefix}:{record.group(1)}"].update(f for (f,) in struct.iter_unpack("<Q", value))
+            buckets[f"{prefix}:{record.group(1)}"].update(f for f, _ in unpack_index_record(value)[1])
         elif not _INDEX_COUNT.match(rest):
             view[key] = value
     view.update({bucket: frozenset(fps) for bucket, fps in buckets.items()})

@@ -1,0 +1,155 @@
+"""Changelog traffic of the feed state per article: the per-key changelog (one record per written
+key and batch, what the worker sent before `streams.core.state_log`) against the state log (one
+record per slice and batch, the index rebuilt in memory), on the same synthetic articles run
+through the real core (`feedwide.observe`, then `deduplicate`), in the worker's batches.
+
+Also the state sizes issue #12 asks for: bytes per kept fingerprint (index in memory, and what
+the log holds for it) and link-index bytes per article, over a stream longer than the horizons.
+
+    .venv/bin/python bench/bench_state.py [--articles 4000] [--batch 50] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.bench_dedup import START, articles  # noqa: E402
+from streams.core.dedup import DedupSettings, deduplicate  # noqa: E402
+from streams.core.feedwide import FeedSettings, observe  # noqa: E402
+from streams.core.models import Article  # noqa: E402
+from streams.core.state_log import StateLog, rebuild  # noqa: E402
+
+
+class Transaction:
+    """One article's writes, applied to the index and coalesced per batch as `TableStore` does."""
+
+    __slots__ = ("index", "pending")
+
+    def __init__(self, index: dict[str, bytes]) -> None:
+        self.index, self.pending = index, {}
+
+    def get(self, key):
+        return self.pending[key] if key in self.pending else self.index.get(key)
+
+    def set(self, key, value):
+        self.pending[key] = value
+
+    def delete(self, key):
+        self.pending[key] = None
+
+    def apply(self, writes: dict[str, bytes | None]) -> None:
+        for key, value in self.pending.items():
+            if value is None:
+                if self.index.pop(key, None) is None and key not in writes:
+                    continue
+            else:
+                self.index[key] = value
+            writes.pop(key, None)
+            writes[key] = value
+
+
+def spread(items: list[Article], days: float) -> list[Article]:
+    """The stream stretched over `days` of event time: long enough for both horizons to expire."""
+    step = days * 86400 / max(len(items), 1)
+    return [Article(a.uri, a.version, START + timedelta(seconds=step * n), a.source, a.headline, a.paragraphs, a.ninjs)
+            for n, a in enumerate(items)]
+
+
+def traffic(stream: list[Article], batch: int, dedup: DedupSettings, feed: FeedSettings) -> dict[str, object]:
+    indexes = {"clean": {}, "feed": {}}
+    logs = {"clean": StateLog(), "feed": StateLog()}
+    tables: dict[str, dict[str, bytes]] = {"clean": {}, "feed": {}}
+    per_key = {"clean": [0, 0], "feed": [0, 0]}  # records, bytes
+    logged = {"clean": [0, 0], "feed": [0, 0]}
+    started = time.process_time()
+    for at in range(0, len(stream), batch):
+        writes = {"clean": {}, "feed": {}}
+        for item in stream[at : at + batch]:
+            feed_store = Transaction(indexes["feed"])
+            findings = observe(item, feed_store, feed)
+            feed_store.apply(writes["feed"])
+            store = Transaction(indexes["clean"])
+            deduplicate(item, store, dedup, context=findings.context)
+            store.apply(writes["clean"])
+        for stage, stage_writes in writes.items():
+            per_key[stage][0] += len(stage_writes)
+            per_key[stage][1] += sum(len(k) + len(v or b"") for k, v in stage_writes.items())
+            for _, name, value in logs[stage].log((0, key, value) for key, value in stage_writes.items()):
+                logged[stage][0] += 1
+                logged[stage][1] += len(name) + len(value or b"")
+                tables[stage].pop(name, None) if value is None else tables[stage].__setitem__(name, value)
+    cpu = time.process_time() - started
+    count = len(stream)
+    out: dict[str, object] = {"articles": count, "batch": batch, "core_cpu_ms_per_article": 1000 * cpu / count}
+    for stage in ("clean", "feed"):
+        out[stage] = {
+            "per_key": {"records_per_article": per_key[stage][0] / count, "bytes_per_article": per_key[stage][1] / count},
+            "state_log": {"records_per_article": logged[stage][0] / count, "bytes_per_article": logged[stage][1] / count},
+            "log_records_live": len(tables[stage]),
+            "log_bytes_live": sum(len(k) + len(v) for k, v in tables[stage].items()),
+        }
+    out["total"] = {
+        kind: {"records_per_article": sum(out[s][kind]["records_per_article"] for s in ("clean", "feed")),
+               "bytes_per_article": sum(out[s][kind]["bytes_per_article"] for s in ("clean", "feed"))}
+        for kind in ("per_key", "state_log")
+    }
+    # the index recovered from the log against the live one (boilerplate.rebuild says where they may differ)
+    for stage in ("clean", "feed"):
+        recovered = rebuild(StateLog().restore((0, k, v) for k, v in tables[stage].items()), dedup, feed)
+        live = indexes[stage]
+        out[stage]["recovered_keys_equal"] = set(recovered) == set(live)
+        out[stage]["recovered_values_differing"] = sum(recovered[k] != v for k, v in live.items() if k in recovered)
+        out[stage]["recovery_s"] = _timed(lambda: rebuild(StateLog().restore((0, k, v) for k, v in tables[stage].items()),
+                                                          dedup, feed))
+    out["sizes"] = sizes(indexes, tables)
+    return out
+
+
+def _timed(run) -> float:
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
+
+
+def sizes(indexes: dict[str, dict[str, bytes]], tables: dict[str, dict[str, bytes]]) -> dict[str, float]:
+    clean, feed = indexes["clean"], indexes["feed"]
+    fingerprints = [k for k in clean if len(k.partition(":")[2]) == 16]
+    entries = sum(len(clean[k]) // 7 for k in fingerprints)
+    records = [k for k in feed if k.startswith("feed:r") and "." in k]
+    return {
+        "kept_fingerprints": len(fingerprints),
+        "index_bytes_per_fingerprint": sum(len(k) + len(clean[k]) for k in fingerprints) / max(len(fingerprints), 1),
+        "index_bytes_per_fingerprint_all_keys": sum(len(k) + len(v) for k, v in clean.items()) / max(len(fingerprints), 1),
+        "log_bytes_per_fingerprint_entry": sum(len(k) + len(v) for k, v in tables["clean"].items()) / max(entries, 1),
+        "live_link_articles": len(records),
+        "link_index_bytes_per_article": sum(len(k) + len(v) for k, v in feed.items()) / max(len(records), 1),
+        "link_log_bytes_per_article": sum(len(k) + len(v) for k, v in tables["feed"].items()) / max(len(records), 1),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=4000)
+    parser.add_argument("--batch", type=int, default=50, help="articles per worker batch")
+    parser.add_argument("--days", type=float, default=10.0, help="event-time span of the stream")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    items = spread(articles(args.articles, near=True, seed=random.Random(15).randint(0, 999)), args.days)
+    result = traffic(items, args.batch, DedupSettings(), FeedSettings())
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.json:
+        args.json.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

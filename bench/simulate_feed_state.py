@@ -1,0 +1,182 @@
+"""The feed state of a large feed, by simulation (issue #15 item 6): a newsroom aggregator's rate
+(100,000 articles a day) over the whole dedup horizon (7 days), and the feed stage's state over
+its own horizon.
+
+Synthetic articles with synthetic fingerprints at that rate become the records the core persists
+— `boilerplate.pack_index_record` per article and source (about 20 exact fingerprints, a share of
+template keys, the source's furniture lines in half its articles), `links.Record` per article for
+the feed stage (32 bands, a 128-shingle sample, its short lines) — written in worker batches
+through `state_log.StateLog`, exactly what the changelog topics would hold after compaction. A
+fresh process then recovers the state from those serialized records (read from a file, not from
+the broker: see bench/README.md) with the worker's code (`StateLog.restore` + `rebuild`), and
+reports the time it took and its RSS.
+
+    .venv/bin/python bench/simulate_feed_state.py [--per-day 100000] [--days 7] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from streams.core.boilerplate import article_id, pack_index_record, source_prefix  # noqa: E402
+from streams.core.dedup import DedupSettings  # noqa: E402
+from streams.core.feedwide import FeedSettings  # noqa: E402
+from streams.core.links import Record, source_hash, uri_hash  # noqa: E402
+from streams.core.state_log import StateLog, rebuild  # noqa: E402
+
+START = 1_900_000_000  # event seconds of the first article
+_LEN = struct.Struct("<II")
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def build(per_day: int, days: float, feed_hours: float, sources: int, batch: int, seed: int):
+    """The log records of both stages' state at the end of `days` of the feed (live ones only)."""
+    rng = random.Random(seed)
+    dedup, feed = DedupSettings(), FeedSettings()
+    names = [f"Outlet {n}" for n in range(sources)]
+    weights = [1 / (rank + 1) for rank in range(sources)]  # a few big outlets, a long tail
+    furniture = {name: [rng.getrandbits(64) for _ in range(6)] for name in names}
+    lines = {name: [rng.getrandbits(64) for _ in range(3)] for name in names}
+    count = int(per_day * days)
+    step = 86400 / per_day
+    feed_from = count - int(per_day * feed_hours / 24)
+    logs = {"clean": StateLog(), "feed": StateLog()}
+    tables: dict[str, dict[str, bytes]] = {"clean": {}, "feed": {}}
+    numbers: dict[str, int] = {}
+    watermark: dict[str, int] = {}
+    sent = {"clean": [0, 0], "feed": [0, 0]}
+    entries = 0
+    chosen = rng.choices(names, weights=weights, k=count)
+    for at in range(0, count, batch):
+        writes: dict[str, dict[str, bytes]] = {"clean": {}, "feed": {}}
+        for n in range(at, min(at + batch, count)):
+            seconds = START + int(n * step)
+            name = chosen[n]
+            prefix = source_prefix(name)
+            uri = f"urn:sim:{n}"
+            fingerprints = [rng.getrandbits(64) for _ in range(rng.randint(12, 28))]
+            fingerprints += [rng.getrandbits(64) for _ in range(len(fingerprints) // 5)]  # template keys
+            if rng.random() < 0.5:
+                fingerprints += furniture[name]
+            edges = set(fingerprints[:2] + fingerprints[-2:])
+            bucket = seconds // dedup.bucket_seconds
+            slot = f"{prefix}:t{bucket}"
+            number = numbers.get(slot, 0)
+            numbers[slot] = number + 1
+            writes["clean"][f"{slot}.{number}"] = pack_index_record((seconds, article_id(uri), 0), fingerprints, edges)
+            watermark[prefix] = seconds
+            writes["clean"][f"{prefix}:meta"] = struct.pack("<III", seconds, bucket, bucket)
+            entries += len(fingerprints)
+            if n >= feed_from:
+                feed_bucket = seconds // feed.bucket_seconds
+                slot = f"feed:r{feed_bucket}"
+                number = numbers.get(slot, 0)
+                numbers[slot] = number + 1
+                bands = tuple((band, rng.getrandbits(32)) for band in range(32))
+                sample = tuple(sorted(rng.getrandbits(32) for _ in range(feed.link_sketch_size)))
+                record = Record(seconds, uri_hash(uri), source_hash(name), uri, bands, sample, False,
+                                tuple(lines[name][: rng.randint(0, 3)]))
+                writes["feed"][f"{slot}.{number}"] = record.pack()
+                writes["feed"]["feed:meta"] = struct.pack("<III", seconds, feed_bucket, feed_bucket)
+        for stage, stage_writes in writes.items():
+            for _, record_name, value in logs[stage].log((0, k, v) for k, v in stage_writes.items()):
+                sent[stage][0] += 1
+                sent[stage][1] += len(record_name) + len(value or b"")
+                if value is None:
+                    tables[stage].pop(record_name, None)
+                else:
+                    tables[stage][record_name] = value
+    return tables, sent, count, count - feed_from, entries
+
+
+def write_records(path: Path, table: dict[str, bytes]) -> None:
+    with path.open("wb") as out:
+        for name, value in table.items():
+            raw = name.encode()
+            out.write(_LEN.pack(len(raw), len(value)))
+            out.write(raw)
+            out.write(value)
+
+
+def recover(path: Path, feed_hours: float) -> dict[str, float]:
+    """In a fresh process: read the records, restore, rebuild; time and RSS."""
+    before = rss_bytes()
+    started, cpu = time.perf_counter(), time.process_time()
+    data = path.read_bytes()
+    records, at = [], 0
+    while at < len(data):
+        size, value_size = _LEN.unpack_from(data, at)
+        at += _LEN.size
+        name = data[at : at + size].decode()
+        at += size
+        records.append((0, name, data[at : at + value_size]))
+        at += value_size
+    del data
+    read = time.perf_counter() - started
+    log = StateLog()
+    state = rebuild(log.restore(records), DedupSettings(), FeedSettings(feed_horizon_hours=feed_hours))
+    took, cpu = time.perf_counter() - started, time.process_time() - cpu
+    del records
+    # CPU time is what a core would take; wall time adds whatever else held the cores
+    return {"recovery_s": round(took, 2), "recovery_cpu_s": round(cpu, 2), "load_average": os.getloadavg()[0], "read_s": round(read, 2), "index_keys": len(state),
+            "index_payload_bytes": sum(len(k) + len(v) for k, v in state.items()),
+            "rss_after_recovery_bytes": rss_bytes(), "rss_growth_bytes": rss_bytes() - before,
+            "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-day", type=int, default=100_000)
+    parser.add_argument("--days", type=float, default=7.0, help="event time covered: the dedup horizon")
+    parser.add_argument("--feed-hours", type=float, default=FeedSettings().feed_horizon_hours,
+                        help="event time the feed stage's link index covers (its horizon)")
+    parser.add_argument("--sources", type=int, default=500)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--recover", type=Path, help=argparse.SUPPRESS)  # the child's side
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    if args.recover:
+        print(json.dumps(recover(args.recover, args.feed_hours)))
+        return 0
+    started = time.perf_counter()
+    tables, sent, count, feed_count, entries = build(args.per_day, args.days, args.feed_hours, args.sources,
+                                                     args.batch, 15)
+    built = time.perf_counter() - started
+    result: dict[str, object] = {"per_day": args.per_day, "days": args.days, "feed_hours": args.feed_hours,
+                                 "sources": args.sources, "batch": args.batch, "articles": count,
+                                 "feed_articles": feed_count, "fingerprint_entries": entries,
+                                 "build_s": round(built, 1)}
+    for stage, table in tables.items():
+        path = Path(f"/tmp/newsclean-sim-{os.getpid()}-{stage}.bin")
+        write_records(path, table)
+        child = subprocess.run([sys.executable, __file__, "--recover", str(path), "--feed-hours", str(args.feed_hours)],
+                               capture_output=True, text=True, check=True)
+        path.unlink()
+        result[stage] = {"log_records": len(table), "log_bytes": sum(len(k) + len(v) for k, v in table.items()),
+                         "records_sent_per_article": sent[stage][0] / max(count if stage == "clean" else feed_count, 1),
+                         "bytes_sent_per_article": sent[stage][1] / max(count if stage == "clean" else feed_count, 1),
+                         **json.loads(child.stdout)}
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.json:
+        args.json.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
