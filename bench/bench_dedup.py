@@ -12,6 +12,12 @@ and the cost of long bodies: articles of 5,000 paragraphs (a results table, a nu
 distinct codes, prose; each with its body partly printed twice and a line pasted again), CPU
 seconds per article for `deduplicate` and for the baseline on the same articles.
 Prints a table and writes bench/out/dedup.json.
+
+    .venv/bin/python bench/bench_dedup.py --compare /work/main
+
+also measures another checkout's core (its `streams` package, same articles, same bench code)
+in a child process right after, and reports its figures as ratios too: a before/after in one
+run. `--core PATH` is that child's mode: measure PATH's core, print the JSON report only.
 """
 
 from __future__ import annotations
@@ -22,17 +28,24 @@ import json
 import platform
 import random
 import struct
+import subprocess
 import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# --core: the checkout whose core is measured (read before the imports, which it decides)
+CORE = Path(sys.argv[sys.argv.index("--core") + 1]).resolve() if "--core" in sys.argv else ROOT
+sys.path.insert(0, str(CORE))
 
 from streams.core.dedup import deduplicate  # noqa: E402
-from streams.core.settings import DedupSettings  # noqa: E402
 from streams.core.models import Article, MemoryStore, Paragraph  # noqa: E402
+
+try:
+    from streams.core.settings import DedupSettings  # noqa: E402
+except ImportError:  # a checkout from before core/settings.py
+    from streams.core.dedup import DedupSettings  # type: ignore[no-redef]  # noqa: E402
 
 # English letter frequencies (per cent), so the made-up words are about as varied as real ones
 LETTERS = "etaoinshrdlcumwfgypbvkjxqz"
@@ -184,6 +197,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeats", type=int, default=3, help="runs per path; the best is reported")
     parser.add_argument("--long-paragraphs", type=int, default=5000, help="paragraphs of each long body")
+    parser.add_argument("--compare", type=Path, help="another checkout whose core is measured after this one")
+    parser.add_argument("--core", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     settings = DedupSettings()
     exact_items = articles(args.articles, near=False, seed=args.seed)
@@ -216,6 +231,11 @@ def main() -> int:
         "targets": {"exact_path_articles_per_second": 10_000, "bytes_per_fingerprint": 64,
                     "long_body_cpu_seconds": 1.0},
     }
+    if args.core:
+        print(json.dumps(report))
+        return 0
+    if args.compare:
+        report["compared"] = compare(args, report)
     out = ROOT / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)
     (out / "dedup.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -231,7 +251,30 @@ def main() -> int:
     print(f"long bodies of {args.long_paragraphs} paragraphs (target < 1 s CPU each):")
     for kind, cost in long_costs.items():
         print(f"  {kind:<16}{cost['cpu_seconds']:>8.3f} s CPU ({cost['ratio_to_baseline']:.0f} x baseline), {cost['removed']} removed")
+    if args.compare:
+        other = report["compared"]
+        print(f"against {args.compare} (its core, measured right after; x: this core's articles/s over its own,")
+        print("as measured and with each normalised by the baseline of its own run):")
+        for name in ("exact_path", "near_path"):
+            print(f"  {name:<20}{other['articles_per_second'][name]:>10,} articles/s there, "
+                  f"x {other['speedup_raw'][name]:.2f} here (x {other['speedup'][name]:.2f} normalised)")
+        for kind, cost in other["long_bodies"].items():
+            if isinstance(cost, dict):
+                print(f"  {kind:<20}{cost['cpu_seconds']:>10.3f} s CPU there, {cost['removed']} removed")
     return 0
+
+
+def compare(args: argparse.Namespace, mine: dict) -> dict:
+    """Run this bench on another checkout's core in a child process; add this run's speedup."""
+    command = [sys.executable, __file__, "--core", str(args.compare.resolve()), "--articles", str(args.articles),
+               "--seed", str(args.seed), "--repeats", str(args.repeats), "--long-paragraphs", str(args.long_paragraphs)]
+    other = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
+    paths = ("exact_path", "near_path")
+    other["speedup"] = {name: round(mine["ratio_to_baseline"][name] / other["ratio_to_baseline"][name], 3) for name in paths}
+    other["speedup_raw"] = {
+        name: round(mine["articles_per_second"][name] / other["articles_per_second"][name], 3) for name in paths
+    }
+    return other
 
 
 if __name__ == "__main__":

@@ -1,155 +1,22 @@
 """Edit sizes between normalised paragraph texts, and whether an edit is a slip or another text.
 
-Used by `repeats` for near repeats: `edit_size` is the cost of a valid edit script (never below
-the true distance) or None above a budget, fast on unrelated texts of close lengths;
-`changes_are_slips` says whether the changed words are typos and OCR slips of the same words.
+Used by `repeats` for near repeats: `levenshtein` is the edit distance in characters, or None
+above a budget; `changes_are_slips` says whether the changed words are typos and OCR slips of
+the same words, not other words.
 """
 
 from __future__ import annotations
 
 from difflib import SequenceMatcher
 
+from rapidfuzz.distance import Levenshtein
+
 
 def levenshtein(a: str, b: str, limit: int) -> int | None:
-    """Edit distance in characters, or None when above `limit`.
-
-    Myers' bit-parallel algorithm in Hyyrö's form for the global distance: one column of the
-    dynamic programme is a pair of bit vectors (Python ints), so a character of `b` costs a dozen
-    integer operations whatever the length of `a`.
-    """
-    if abs(len(a) - len(b)) > limit:
-        return None
-    if not a or not b:
-        return max(len(a), len(b))
-    match: dict[str, int] = {}
-    for position, char in enumerate(a):
-        match[char] = match.get(char, 0) | 1 << position
-    full = (1 << len(a)) - 1
-    top = 1 << (len(a) - 1)
-    plus, minus, score = full, 0, len(a)
-    left = len(b)
-    for char in b:
-        equal = match.get(char, 0)
-        vertical = equal | minus
-        horizontal = (((equal & plus) + plus) ^ plus) | equal
-        up = minus | (~(horizontal | plus) & full)
-        down = plus & horizontal
-        if up & top:
-            score += 1
-        elif down & top:
-            score -= 1
-        left -= 1
-        if score - left > limit:
-            return None  # each remaining column lowers the score by at most one
-        up = (up << 1 | 1) & full
-        down = (down << 1) & full
-        plus = down | (~(vertical | up) & full)
-        minus = up & vertical
-    return score if score <= limit else None
-
-
-def shares_a_piece(a: str, b: str, limit: int) -> bool:
-    """Pigeonhole filter: cut `a` into limit + 1 pieces; within `limit` edits of `b`, one piece is
-    untouched and sits in `b` at most `limit` characters from where it sits in `a`
-    (`str.find` on that window runs in C)."""
-    pieces = limit + 1
-    size = len(a) // pieces
-    if size < 2:
-        return True  # pieces this small occur anywhere: no filtering
-    for start in range(0, size * pieces, size):
-        if b.find(a[start : start + size], max(0, start - limit), start + size + limit) >= 0:
-            return True
-    return False
-
-
-def bag_distance(a: str, b: str) -> int:
-    """A lower bound of the edit distance from character counts alone (str.count runs in C)."""
-    surplus = deficit = 0
-    for char in set(a).union(b):
-        difference = a.count(char) - b.count(char)
-        if difference > 0:
-            surplus += difference
-        else:
-            deficit -= difference
-    return max(surplus, deficit)
-
-
-def _common_prefix(a: str, b: str) -> int:
-    """Length of the common prefix, by bisection on slices (C comparisons, not a loop per char)."""
-    low, high = 0, min(len(a), len(b))
-    while low < high:
-        middle = (low + high + 1) // 2
-        if a[:middle] == b[:middle]:
-            low = middle
-        else:
-            high = middle - 1
-    return low
-
-
-def _common_suffix(a: str, b: str) -> int:
-    low, high = 0, min(len(a), len(b))
-    while low < high:
-        middle = (low + high + 1) // 2
-        if a[-middle:] == b[-middle:]:
-            low = middle
-        else:
-            high = middle - 1
-    return low
-
-
-def edit_size(a: str, b: str, limit: int) -> int | None:
-    """Characters to change to turn normalised text `a` into `b`, or None when above `limit`.
-
-    Unrelated texts of close lengths are rejected by a pigeonhole filter. The common head and
-    tail are stripped, so one edit costs a tiny Levenshtein. Edits far apart leave a long
-    middle, checked against the bag distance (character counts) first; then, with as many words
-    on both sides, words are compared position by position (at most half may differ), else
-    aligned with difflib; changed words are compared character by character within what is
-    left of the budget. The result is the cost of a valid edit script: never below the true
-    distance.
-    """
-    if abs(len(a) - len(b)) > limit or not shares_a_piece(a, b, limit):
-        return None
-    head = _common_prefix(a, b)
-    tail = _common_suffix(a[head:], b[head:])
-    middle_a, middle_b = a[head : len(a) - tail], b[head : len(b) - tail]
-    if len(middle_a) + len(middle_b) <= 4 * limit:
-        return levenshtein(middle_a, middle_b, limit)
-    if bag_distance(middle_a, middle_b) > limit:
-        return None
-    words_a, words_b = middle_a.split(), middle_b.split()
-    if len(words_a) == len(words_b):
-        # scattered substitutions (OCR slips, typos): words stay aligned position by position
-        changed = [(x, y) for x, y in zip(words_a, words_b) if x != y]
-        if len(changed) > limit or 2 * len(changed) > len(words_a):
-            return None  # a copy keeps most of its words; unrelated text of one length does not
-        total = 0
-        for x, y in changed:
-            cost = levenshtein(x, y, limit - total)
-            if cost is None:
-                return None
-            total += cost
-        return total
-    # words inserted or deleted far apart: each costs at least one unshared word on one side
-    if len(set(words_a) ^ set(words_b)) > 2 * limit:
-        return None
-    total = 0
-    matcher = SequenceMatcher(None, words_a, words_b, autojunk=False)
-    for tag, a_start, a_end, b_start, b_end in matcher.get_opcodes():
-        if tag == "equal":
-            continue
-        group_a = " ".join(words_a[a_start:a_end])
-        group_b = " ".join(words_b[b_start:b_end])
-        if tag == "replace":
-            cost = levenshtein(group_a, group_b, limit - total)
-            if cost is None:
-                return None
-            total += cost
-        else:  # an inserted or deleted word group also takes its separating space
-            total += len(group_a) + len(group_b) + 1
-        if total > limit:
-            return None
-    return total
+    """Edit distance in characters, or None when above `limit` (rapidfuzz: bit-parallel, in C++,
+    and it stops once the distance must exceed `limit`)."""
+    distance = Levenshtein.distance(a, b, score_cutoff=limit)
+    return distance if distance <= limit else None
 
 
 # characters an OCR engine takes for one another (casefolded): a slip, not another word

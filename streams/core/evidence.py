@@ -53,15 +53,22 @@ def decide(
     def count(fingerprint: int, at_edge: bool) -> int:
         return tallies.get(fingerprint, (0, 0))[at_edge]
 
+    carried = {fingerprint for fingerprint, (every, _) in tallies.items() if every}
     evidenced = [
-        count(keys[p].fingerprint, False) > 0 or any(count(f, False) for f, _ in templates.get(p, ()))
+        keys[p].fingerprint in carried or (p in templates and any(f in carried for f, _ in templates[p]))
         for p in candidates
-    ]
+    ] if carried else [False] * len(candidates)
     zone = edge_zone(evidenced, settings.edge_allowance)
 
+    # With every bar at least one article, a line without evidence is kept: skip it at once
+    # (most lines of most articles). A bar of 0 (a weak template when inner_min_articles is 1)
+    # would remove such lines, so then every line is looked at.
+    bars = (settings.short_min_articles, settings.long_min_articles, settings.template_min_articles,
+            settings.inner_min_articles - 1)
+    skip_unevidenced = min(bars) >= 1
     removed: dict[int, Removal] = {}
     for order, position in enumerate(candidates):
-        if position in rows:
+        if position in rows or (skip_unevidenced and not evidenced[order]):
             continue  # a table's rows are the story, whatever recurs
         key = keys[position]
         long = key.words >= long_words
@@ -124,14 +131,11 @@ def edge_zone(evidenced: Sequence[bool], allowance: int) -> list[bool]:
     without any evidence lie between it and the top, or between it and the bottom. Furniture
     sits in runs at the top and bottom (a standfirst or a first-time line may sit between);
     a line reused in the middle of a story has the story around it."""
-    total = len(evidenced)
-    fresh_before = [0] * total
-    running = 0
-    for order, seen in enumerate(evidenced):
-        fresh_before[order] = running
-        running += not seen
+    fresh = len(evidenced) - sum(evidenced)  # lines without evidence in all
     zone = []
-    for order, seen in enumerate(evidenced):
-        fresh_after = running - fresh_before[order] - (not seen)
-        zone.append(min(fresh_before[order], fresh_after) <= allowance)
+    before = 0  # lines without evidence above this one
+    for seen in evidenced:
+        after = fresh - before - (not seen)
+        zone.append(before <= allowance or after <= allowance)
+        before += not seen
     return zone

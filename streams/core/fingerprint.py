@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import xxhash
 
@@ -69,11 +69,9 @@ def winnow(hashes: Sequence[int], w: int) -> frozenset[int]:
 def winnow_positions(hashes: Sequence[int], w: int) -> dict[int, int]:
     """`winnow`, with where each selected hash first occurs (the index of its k-gram)."""
     selected = winnow(hashes, w)
-    positions: dict[int, int] = {}
-    for index, value in enumerate(hashes):
-        if value in selected and value not in positions:
-            positions[value] = index
-    return positions
+    # built from the end, so each hash keeps its smallest index; dict(zip()) runs in C
+    first = dict(zip(reversed(hashes), range(len(hashes) - 1, -1, -1)))
+    return {value: first[value] for value in selected}
 
 
 def winnowed_fingerprints(normalised: str, k: int, w: int) -> frozenset[int]:
@@ -81,9 +79,9 @@ def winnowed_fingerprints(normalised: str, k: int, w: int) -> frozenset[int]:
     return winnow(kgram_hashes(normalised.split(), k), w)
 
 
-@dataclass(frozen=True, slots=True)
-class ParagraphKey:
-    """What the dedup steps compare a paragraph by, computed once per paragraph."""
+class ParagraphKey(NamedTuple):
+    """What the dedup steps compare a paragraph by, computed once per paragraph (a named tuple:
+    immutable, and cheaper to build than a frozen dataclass on the hot path)."""
 
     normalised: str  # "" when the paragraph holds nothing word-like; such paragraphs are kept
     fingerprint: int  # exact_fingerprint(normalised, figures)
@@ -102,9 +100,10 @@ def exact_fingerprint(normalised: str, figures: str = "") -> int:
     return xxhash.xxh3_64_intdigest(data.encode("utf-8"))
 
 
+@lru_cache(maxsize=4096)  # furniture recurs, and the feed stage keys the same paragraphs just before
 def key_paragraph(text: str) -> ParagraphKey:
     normalised = normalise(text)
     words = normalised.count(" ") + 1 if normalised else 0  # normalised text has single spaces
-    # normalised text is letters, digits and spaces: without digits it is letters once unspaced
-    figures = "" if not normalised or normalised.replace(" ", "").isalpha() else figures_of(text)
+    # `normalise` turns every decimal digit into an ASCII one, so without one there are no figures
+    figures = figures_of(text) if any(digit in normalised for digit in "0123456789") else ""
     return ParagraphKey(normalised, exact_fingerprint(normalised, figures), words, figures)

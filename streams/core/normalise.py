@@ -30,7 +30,11 @@ import re
 import string
 import unicodedata
 
+# whitespace to spaces and, for the ASCII path, capitals to lower case in the same table pass
 _ASCII_MAP = bytes.maketrans(b"\t\n\r\x0b\x0c", b"     ")
+_ASCII_LOWER_MAP = bytes.maketrans(
+    b"\t\n\r\x0b\x0cABCDEFGHIJKLMNOPQRSTUVWXYZ", b"     abcdefghijklmnopqrstuvwxyz"
+)
 _ASCII_DROP = (
     string.punctuation.encode("ascii")
     + bytes(c for c in range(32) if chr(c) not in "\t\n\r\x0b\x0c")
@@ -111,7 +115,7 @@ def normalise(text: str) -> str:
             folded = text.encode("utf-8").translate(_ASCII_MAP, _ASCII_DROP).decode("utf-8")
             folded = _UNSPACED_TOKEN.sub(r" \g<0> ", folded)
             return unicodedata.normalize("NFC", " ".join(folded.split()))
-    folded = text.lower().encode("ascii").translate(_ASCII_MAP, _ASCII_DROP).strip()
+    folded = text.encode("ascii").translate(_ASCII_LOWER_MAP, _ASCII_DROP).strip()
     if b"  " in folded:  # only then pay for split and join
         folded = b" ".join(folded.split())
     return folded.decode("ascii")

@@ -6,7 +6,7 @@ are still kept, so chains of copies all point at the first one:
 1. exact: the same exact fingerprint (equal normalised text). Reason `repeat` when the texts are
    equal up to whitespace, `near_repeat` otherwise (quotes, case, digits, punctuation).
 2. near: the same text edited, never another fact. A small edit, counted in characters of
-   the normalised texts (`edit_size`), so a typo costs 1, an OCR slip 1 a letter and an
+   the normalised texts (the Levenshtein distance), so a typo costs 1, an OCR slip 1 a letter and an
    appended "(Reuters)" 8. A pair is a near repeat when both hold the same figures (a number
    changed is another fact: "Leeds North: Labour 12,345" and "Leeds South: Labour 11,002" are
    two results), the edit is at most `near_max_edit_chars`, the similarity 1 - edit / longer
@@ -29,12 +29,12 @@ measures them in characters, so a short line with one typo is still a near repea
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right, insort
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from difflib import SequenceMatcher
 
-from .edits import changes_are_slips, edit_size
-from .fingerprint import ParagraphKey, kgram_hashes, winnow_positions, winnowed_fingerprints
+from .edits import changes_are_slips, levenshtein
+from .fingerprint import ParagraphKey, kgram_hashes, winnow, winnow_positions, winnowed_fingerprints
 from .models import Paragraph, Removal, RemovalReason
 from .settings import DedupSettings
 
@@ -64,7 +64,10 @@ class _NearIndex:
 
     def __init__(self, keys: Sequence[ParagraphKey], limit: int) -> None:
         self.keys, self.limit = keys, limit
-        self.by_length: list[tuple[int, int]] = []  # (normalised length, position), sorted
+        # normalised lengths, sorted, and the position of each (positions only grow, so equal
+        # lengths stay in position order)
+        self.lengths: list[int] = []
+        self.positions: list[int] = []
         self.postings: dict[tuple[str, str, str], list[int]] | None = None
 
     def _anchors(self, key: ParagraphKey, query: bool) -> set[tuple[str, str, str]]:
@@ -89,19 +92,25 @@ class _NearIndex:
                 listed.append(position)
 
     def add(self, key: ParagraphKey, position: int) -> None:
-        insort(self.by_length, (len(key.normalised), position))
+        length = len(key.normalised)
+        at = bisect_right(self.lengths, length)
+        self.lengths.insert(at, length)
+        self.positions.insert(at, position)
         if self.postings is not None:
             self._post(key, position)
 
     def candidates(self, key: ParagraphKey) -> list[int]:
         length = len(key.normalised)
-        low = bisect_left(self.by_length, (length - self.limit, -1))
-        high = bisect_right(self.by_length, (length + self.limit, len(self.keys)))
+        low = bisect_left(self.lengths, length - self.limit)
+        high = bisect_right(self.lengths, length + self.limit, low)
         if high - low <= self._WINDOW:
-            return sorted(p for _, p in self.by_length[low:high] if self.keys[p].figures == key.figures)
+            if low == high:
+                return []
+            figures, keys = key.figures, self.keys
+            return sorted([p for p in self.positions[low:high] if keys[p].figures == figures])
         if self.postings is None:
             self.postings = {}
-            for _, position in self.by_length:
+            for position in self.positions:
                 self._post(self.keys[position], position)
         found: set[int] = set()
         for anchor in self._anchors(key, query=True):
@@ -121,7 +130,7 @@ def _near_match(
             continue
         # similarity >= s  <=>  edit <= (1 - s) * longer length: short lines get a smaller budget
         budget = min(limit, int((1 - settings.near_min_similarity) * max(length, len(earlier)) + 1e-9))
-        edit = edit_size(earlier, key.normalised, budget)
+        edit = levenshtein(earlier, key.normalised, budget)
         if edit is not None and changes_are_slips(earlier, key.normalised):
             return candidate, similarity_of(earlier, key.normalised, edit)
     return None
@@ -132,7 +141,7 @@ def _copy(paragraph: Paragraph, first: Paragraph, reason: RemovalReason, similar
 
 
 def _whitespace_equal(a: str, b: str) -> bool:
-    return a.split() == b.split()
+    return a == b or a.split() == b.split()  # most repeats are the very same string
 
 
 def _word_ratio(a: str, b: str) -> float:
@@ -157,7 +166,7 @@ def find_repeats(
             else:  # equal once normalised: similarity is measured on the normalised form
                 removed[position] = _copy(paragraph, paragraphs[first], "near_repeat", 1.0)
             continue
-        near = _near_match(key, keys, index, settings) if index.by_length else None
+        near = _near_match(key, keys, index, settings) if index.lengths else None
         if near is not None:
             first, similarity = near
             removed[position] = _copy(paragraph, paragraphs[first], "near_repeat", similarity)
@@ -187,6 +196,8 @@ def _find_partial_repeats(
     """
     k, w = settings.kgram_words, settings.winnow_window
     owners: list[int] = []  # the position of the paragraph each word of the stream comes from
+    starts: dict[int, int] = {}  # position -> where its words start in the stream
+    hashes: list[int] = []  # the stream's k-gram hashes
     selected: dict[int, int] | None = None
     for candidate, key in enumerate(keys):
         # in order, so a paragraph this rule removes opens the gate for the next one
@@ -200,10 +211,15 @@ def _find_partial_repeats(
             for position, other in enumerate(keys):
                 if position not in removed and other.normalised:
                     stream = other.normalised.split()
+                    starts[position] = len(words)
                     words += stream
                     owners += [position] * len(stream)
-            selected = winnow_positions(kgram_hashes(words, k), w)
-        fingerprints = winnowed_fingerprints(key.normalised, k, w)
+            hashes = kgram_hashes(words, k)
+            selected = winnow_positions(hashes, w)
+        # the candidate is kept so far, so its k-grams are a run of the stream's (it has >= k words)
+        start = starts.get(candidate)
+        fingerprints = winnowed_fingerprints(key.normalised, k, w) if start is None \
+            else winnow(hashes[start : start + key.words - k + 1], w)
         shared = [owners[selected[f]] for f in fingerprints if f in selected and owners[selected[f]] < candidate]
         shared = [owner for owner in shared if owner not in removed]
         containment = len(shared) / len(fingerprints)

@@ -91,10 +91,10 @@ class FeedSettings:
     """Thresholds of the feed stage; `config` reads each as NEWSCLEAN_<FIELD_UPPER>."""
 
     link_min_similarity: float = 0.7
-    """Least containment of an article's shingles in an earlier one's for a link. Measured
-    (bench/bench_links.py): reprints edited as reprints are (dateline, cut or merged paragraphs,
-    HTML, a typo, the reprinter's own furniture) score 0.80-1.0, stories reusing background
-    paragraphs stay below 0.45, unrelated stories below 0.1."""
+    """Least containment of an article's shingles in an earlier one's for a link: between what
+    reprints edited as reprints are (dateline, cut or merged paragraphs, HTML, a typo, the
+    reprinter's own furniture) score and what stories reusing background paragraphs score, as
+    bench/bench_links.py measures them (figures in README "Links and feed-wide lines")."""
     link_similarity_margin: float = 0.1
     """Verified candidates this much less similar than the best one are not near copies: the
     family of a story (original, reprints, updates) holds a copy about equally, an earlier story

@@ -67,13 +67,16 @@ _OPEN = "\"'(\\[{\u2018\u201c\u00ab\u00bf\u00a1"
 # slot tokens: a capitalised word after the first (with the space before it, which is faster
 # than a look-behind), and tokens with a digit, an "@" or a link, masked only in lines that have one
 _CAPITAL_TOKEN = re.compile(rf"\s[{_OPEN}]*[{_CAPITAL}]\S*")
-_FIGURE_OR_LINK_TOKEN = re.compile(r"[^\s\d@]*(?:\d|@|://|www\.)\S*")
+# a whole token with a digit, "@", "://" or "www.": the look-behind fails at once inside a
+# token, where a pattern scanning forward from every character would cost quadratic time
+_FIGURE_OR_LINK_TOKEN = re.compile(r"(?<!\S)(?=\S*?(?:\d|@|://|www\.))\S+")
 _OPENS_NAME = re.compile(rf"[{_OPEN}]*[{_CAPITAL}]\S*(?=\s+[{_OPEN}]*[{_CAPITAL}])")
 _DIGIT_TOKEN = re.compile(r"(?<!\S)(?=\S*\d)\S+")
 def _has_digit(text: str) -> bool:
     return any(digit in text for digit in "0123456789")  # str `in` runs in C; faster than a regex here
 # slots with only connectors between them are one slot ("A, B and C")
-_SLOT_RUN = re.compile(r"(?<!\S)0(?:(?: and| or| und| et| y| e)? 0(?!\S))+")
+# the look-behind after the literal "0" (not before it) lets the regex engine jump from one "0" to the next
+_SLOT_RUN = re.compile(r"0(?<!\S0)(?:(?: and| or| und| et| y| e)? 0(?!\S))+")
 _OPENERS = "\"'([{\u2018\u201c\u00ab\u00bf\u00a1"  # may open a capitalised word: "(GNX)", "'Super"
 _LABEL_ENDS = frozenset(":|")
 _LABEL_MAX_CHARS = 120  # a lead-in of LABEL_MAX_WORDS words ends before this
@@ -90,6 +93,14 @@ _MONTHS = frozenset(
     "august september october november december".split()
 )
 _STRIP = "\"'()[]{}.,;:!?\u2018\u2019\u201c\u201d\u00ab\u00bb\u00a9"
+
+
+def token_count(text: str) -> int:
+    """len(text.split()) without building the list: a printable text has no whitespace but the
+    space (str.isprintable is false for every other character `split` cuts at)."""
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text.count(" ") + 1 if text else 0
+    return len(text.split())
 
 
 def _slot_kind(token: str, short_line: bool, beside_month: bool = False) -> str | None:
@@ -130,25 +141,26 @@ def template_keys(text: str) -> tuple[tuple[int, bool], ...]:
 @lru_cache(maxsize=8192)  # furniture recurs: most such lines were seen before
 def skeleton_keys(text: str) -> tuple[tuple[int, bool], ...]:
     """The skeleton's fingerprint and strength, or ()."""
-    tokens = text.split()
+    tokens = token_count(text)
     skeleton, slot_words = _skeleton(text, tokens)
     if not skeleton:
         return ()
-    strong = slot_words * STRONG_SLOT_SHARE[1] >= len(tokens) * STRONG_SLOT_SHARE[0]
+    strong = slot_words * STRONG_SLOT_SHARE[1] >= tokens * STRONG_SLOT_SHARE[0]
     return ((xxhash.xxh3_64_intdigest(skeleton.encode("utf-8"), seed=_SKELETON_SEED), strong),)
 
 
 def pinned_share(text: str) -> float:
     """The share of a template line's words that its template pins down (the fixed ones): the
     similarity reported for a template match."""
-    tokens = text.split()
+    tokens = token_count(text)
     skeleton, slots = _skeleton(text, tokens)
     if skeleton:
-        return round(1 - slots / len(tokens), 4)
+        return round(1 - slots / tokens, 4)
     lead_in, _ = _lead_in(text.split(None, LABEL_MAX_WORDS + 1))
-    return round(min(1.0, (lead_in.count(" ") + 1) / len(tokens)), 4) if lead_in else 0.0
+    return round(min(1.0, (lead_in.count(" ") + 1) / tokens), 4) if lead_in else 0.0
 
 
+@lru_cache(maxsize=4096)  # labelled lines are furniture: they recur
 def lead_in_keys(text: str) -> tuple[tuple[int, bool], ...]:
     """The lead-in's fingerprint (always strong), or (). Cheap: it reads the first words only."""
     opening = text[:_LABEL_MAX_CHARS]
@@ -159,18 +171,18 @@ def lead_in_keys(text: str) -> tuple[tuple[int, bool], ...]:
     lead_in, quantity_safe = _lead_in(head)
     if not lead_in:
         return ()
-    if not quantity_safe and _has_digit(text) and _has_quantity(text, text.split()):
+    if not quantity_safe and _has_digit(text) and _has_quantity(text, token_count(text)):
         return ()
     return ((xxhash.xxh3_64_intdigest(lead_in.encode("utf-8"), seed=_LABEL_SEED), True),)
 
 
-def _has_quantity(text: str, tokens: Sequence[str]) -> bool:
+def _has_quantity(text: str, tokens: int) -> bool:
     return _figures(text, tokens) is None
 
 
-def _figures(text: str, tokens: Sequence[str]) -> bool | None:
-    """None when a figure of `text` is a quantity; else whether one is a date or a time."""
-    short_line = len(tokens) <= SHORT_LINE_WORDS
+def _figures(text: str, tokens: int) -> bool | None:
+    """None when a figure of `text` (of `tokens` words) is a quantity; else whether one is a date or a time."""
+    short_line = tokens <= SHORT_LINE_WORDS
     dated = False
     for match in _DIGIT_TOKEN.finditer(text):
         before = text[max(0, match.start() - 12) : match.start()].split()[-1:]  # a month name is short
@@ -183,7 +195,7 @@ def _figures(text: str, tokens: Sequence[str]) -> bool | None:
     return dated
 
 
-def _skeleton(text: str, tokens: Sequence[str]) -> tuple[str, int]:
+def _skeleton(text: str, tokens: int) -> tuple[str, int]:
     """The masked line ("" when it holds a quantity, no slot, or too few fixed words) and the
     number of its words that sit in slots. Regular expressions do the per-word work; only the
     few tokens with a digit are looked at one by one."""
@@ -205,7 +217,7 @@ def _skeleton(text: str, tokens: Sequence[str]) -> tuple[str, int]:
     if not slots:
         return "", 0
     skeleton = _SLOT_RUN.sub(_MARK, normalise(masked))
-    fixed = len(skeleton.split()) - skeleton.count(_MARK) if skeleton else 0
+    fixed = skeleton.count(" ") + 1 - skeleton.count(_MARK) if skeleton else 0  # single spaces
     # a time stamp is known by one fixed word ("Updated <time, date>"); other lines need two
     return (skeleton, slots) if fixed >= (1 if dated else MIN_FIXED) else ("", 0)
 
@@ -236,6 +248,7 @@ def _lead_in(tokens: Sequence[str]) -> tuple[str, bool]:
     return label, quantity_safe
 
 
+@lru_cache(maxsize=4096)  # the lines with figures that recur are furniture ("5 min read")
 def _coarse_form(text: str) -> str | None:
     """Runs of capitalised words ("C"), figures ("N") and lowercase words ("w"); None without a figure."""
     form: list[str] = []
@@ -258,6 +271,8 @@ def _coarse_form(text: str) -> str | None:
 def table_rows(texts: Sequence[str | None]) -> set[int]:
     """Positions of the lines that are rows of a table in this article (see the module
     docstring). `texts`: None for a line known to hold no figure (it cannot be a row)."""
+    if sum(text is not None for text in texts) < TABLE_MIN_ROWS:
+        return set()  # too few lines with a figure for any table (most articles)
     forms = [None if text is None else _coarse_form(text) for text in texts]
     counts = Counter(form for form in forms if form is not None)
     return {position for position, form in enumerate(forms) if form is not None and counts[form] >= TABLE_MIN_ROWS}

@@ -10,6 +10,7 @@ from streams.core.fingerprint import (
     kgram_hashes,
     key_paragraph,
     winnow,
+    winnow_positions,
     winnowed_fingerprints,
 )
 from streams.core.normalise import normalise
@@ -109,3 +110,10 @@ def test_fingerprint_chinese_paragraph_gets_character_kgrams():
     # a run of t = 8 characters shared with another text is found
     other = normalise("记者了解到，全市公共汽车将延长夜间服务")
     assert fingerprints & winnowed_fingerprints(other, 5, 4)
+
+
+def test_fingerprint_winnow_positions_name_the_first_occurrence():
+    hashes = [7, 3, 9, 3, 8, 1, 7, 1]
+    positions = winnow_positions(hashes, 3)
+    assert set(positions) == winnow(hashes, 3)
+    assert all(hashes.index(value) == index for value, index in positions.items())

@@ -1,8 +1,10 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streams.core.fingerprint import exact_fingerprint
 from streams.core.normalise import normalise
-from streams.core.templates import table_rows, template_keys
+from streams.core.templates import token_count, table_rows, template_keys
 
 
 def fingerprints(text: str) -> set[int]:
@@ -92,3 +94,10 @@ def test_templates_table_rows_are_lines_sharing_a_form_with_figures():
     ]
     assert table_rows(lines) == {1, 2, 3}
     assert table_rows(lines[:3] + lines[4:]) == set()  # two rows are not yet a table
+
+
+@settings(max_examples=500)
+@given(st.text(alphabet=" a\t\n\u00a0\u2003\u1680\x1f.\u00e9", max_size=30))
+def test_templates_token_count_is_the_number_of_split_words(text):
+    # the fast count (printable text, single spaces) must agree with str.split on every whitespace
+    assert token_count(text) == len(text.split())

@@ -99,7 +99,7 @@ def is_valid_31(doc: dict[str, Any]) -> bool:
 
 @cache
 def validator(version: str) -> Any:
-    """jsonschema-rs (bench/bench_validators.py: ~200x the `jsonschema` package on the dev set);
+    """jsonschema-rs (against the `jsonschema` package: bench/README.md "Input path");
     it has no Draft 3, so the one Draft 3 schema (1.0) is read as Draft 4 (`draft4`)."""
     if version not in VERSIONS:
         raise InvalidInput("schema", f"unknown ninjs version {version!r}")
