@@ -18,6 +18,7 @@ again (and reprocesses it): B4 could not finish. Nothing is processed before the
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -401,6 +402,9 @@ async def latency(broker: Broker, stream: Stream, *, rate: float, seconds: float
     await producer.start()
     try:
         with Sampler(run.workers) as sampler:
+            meter = CpuMeter(run.workers)  # the machine's other load, reported beside the latency
+            meter.start()
+            load_before = os.getloadavg()[0]
             started = time.monotonic()
             pending = []
             for i, message in enumerate(messages):
@@ -411,6 +415,7 @@ async def latency(broker: Broker, stream: Stream, *, rate: float, seconds: float
             await asyncio.gather(*pending)
             produced_for = time.monotonic() - started
             await drain(broker, run, input_topic, len(messages), timeout=120)
+            cpu = meter.stop()
         metrics = scrape(run.workers[0].port)
     finally:
         await producer.stop()
@@ -431,6 +436,10 @@ async def latency(broker: Broker, stream: Stream, *, rate: float, seconds: float
         "warmup_excluded": skip,
         "samples": len(samples),
         "ms": percentiles(samples),
+        # other processes' CPU (cores) while this step ran, and the 1-min load average around it
+        "other_processes_cores": cpu["other_processes_cores"],
+        "worker_cores_used": cpu["worker_cores_used"],
+        "loadavg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "memory": sampler.summary(),
         "metrics": metrics,
     }

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import aiokafka
-from aiokafka.errors import IllegalStateError
+from faust.exceptions import ConsumerNotStarted
 from faust.transport.drivers import aiokafka as aiokafka_driver
 from faust.types.tuples import ack_lock
 from mode.utils.futures import notify
@@ -42,7 +42,7 @@ SUPPORTED_FAUST = ("0.15.2", "0.15.3")
 # Faust's private consumer state used below (set by Faust's Consumer.__init__) ...
 FAUST_STATE = ("_unacked_messages", "_waiting_for_ack", "_committed_offset", "_read_offset", "_thread", "callback")
 # ... and the methods overridden or called: their absence would leave Faust's committing on.
-FAUST_METHODS = ("ack", "_new_offset", "_commit", "perform_seek", "earliest_offsets", "assignment")
+FAUST_METHODS = ("ack", "_new_offset", "_commit", "perform_seek", "earliest_offsets", "assignment", "wait_empty")
 FAUST_THREAD = ("call_thread", "_ensure_consumer")  # of `_thread`, the consumer's own thread
 REREAD_AGAIN_S = 2.0  # a hole still open this long after its partition was read again: read again
 
@@ -83,6 +83,7 @@ class ReleasingConsumer(aiokafka_driver.Consumer):
         self.reread_at: dict[Any, float] = {}  # tp -> when the partition was last read again
         self.in_flight: dict[Any, set[int]] = defaultdict(set)  # tp -> offsets handed to a stream, not yet acked
         self.idle: dict[Any, tuple[int, int, float]] = {}  # tp -> (expected, position, since)
+        self._rereading: asyncio.Future | None = None  # the timer's work on holes, one task at a time
         on_message = self.callback
 
         async def hand(message: Any) -> None:
@@ -114,10 +115,24 @@ class ReleasingConsumer(aiokafka_driver.Consumer):
         for message in list(self._unacked_messages):
             self.ack(message)
 
+    async def wait_empty(self) -> None:
+        """The stop's wait for every message in flight to be acknowledged; after a crash,
+        nothing. Faust restarts a crashed agent on the same stream, and the dead actor's
+        `take_events` buffer stays registered on it: events it keeps taking are tracked after
+        `halt` and never acknowledged, and Faust's wait loops until they are (the worker "still
+        running" after an agent crash). Nothing is committed after a crash, so nothing needs
+        waiting for: release again what streams took since `halt`."""
+        if self.halted:
+            self.halt()
+            return
+        await super().wait_empty()
+
     async def perform_seek(self) -> None:
         # Every (re)assignment ends here: positions are back at the committed offsets, whoever
         # committed them, so the bookkeeping starts over from there.
         await super().perform_seek()
+        if self._rereading is not None:
+            self._rereading.cancel()  # its partitions and offsets are of the assignment before
         for state in (self.expected, self.skipped, self.reread_at, self.in_flight, self.idle):
             state.clear()
 
@@ -145,22 +160,44 @@ class ReleasingConsumer(aiokafka_driver.Consumer):
             # offset < expected: already taken in this generation
         return admitted
 
-    async def reread_holes(self, agents_read: Callable[[str], bool]) -> None:
+    def reread_holes(self, agents_read: Callable[[str], bool]) -> None:
         """Read a partition the agents read again from its expected offset when a message is
         missing there: a later one came (`admit` noted it), or nothing more comes although the
         fetch position is past it (dropped at the end of what was fetched). Again after a
         while if the first read did not bring it: a record fetched before the seek can still
-        pass after it and make Faust's fetcher drop the ones read again."""
+        pass after it and make Faust's fetcher drop the ones read again.
+
+        Called by a 1-s timer, so a tick awaits nothing: the fetch positions are read off the
+        consumer's subscription state, and what needs the consumer thread or the broker (the
+        committed offset of a partition nothing was admitted from yet, the look at the log and
+        the seek of a hole) runs in one task at a time. Through the consumer thread every call
+        queues behind its fetches (each up to 1 s) and ahead of the agents' commits: the timer
+        that did so ran 1 to 12.6 s a tick, and held up the agents' commits."""
+        if self._rereading is not None and not self._rereading.done():
+            return  # the last tick's work is still under way: never two at once
         app = self.app
         if app.rebalancing or app.in_recovery or not self.flow_active:
             return  # a rebalance ends with a seek to the committed offsets anyway
         now = time.monotonic()
+        unknown = []  # nothing admitted from them yet: their expected offset is to be asked for
         for tp in self.assignment():
-            if agents_read(tp.topic) and tp not in self.skipped and await self._dropped_at_tail(tp, now):
-                self.skipped[tp] = self.expected[tp]
-        for tp in list(self.skipped):
-            if now - self.reread_at.get(tp, 0.0) < REREAD_AGAIN_S:
+            if tp in self.skipped or not agents_read(tp.topic):
                 continue
+            if tp not in self.expected:
+                unknown.append(tp)
+            elif self._dropped_at_tail(tp, now):
+                self.skipped[tp] = self.expected[tp]
+        due = [tp for tp in self.skipped if now - self.reread_at.get(tp, 0.0) >= REREAD_AGAIN_S]
+        if unknown or due:
+            self._rereading = asyncio.ensure_future(self._reread(unknown, due, now))
+
+    async def _reread(self, unknown: list[Any], due: list[Any], now: float) -> None:
+        generation = self.app.consumer_generation_id
+        for tp in unknown:
+            await self._expected(tp)  # once per partition and assignment; the next ticks look at it
+        for tp in due:
+            if self.app.consumer_generation_id != generation or tp not in self.skipped:
+                return  # reassigned meanwhile (the seek after it starts over), or the hole closed
             self.reread_at[tp] = now
             hole = self.expected[tp]
             first = await self._first_offset(tp, hole)
@@ -177,15 +214,14 @@ class ReleasingConsumer(aiokafka_driver.Consumer):
             self._read_offset[tp] = self.expected[tp]  # Faust's fetcher drops records below it
             self.idle.pop(tp, None)
 
-    async def _dropped_at_tail(self, tp: Any, now: float) -> bool:
+    def _dropped_at_tail(self, tp: Any, now: float) -> bool:
         """Whether the fetch position of `tp` has stayed past its expected offset for a while
         with no message of `tp` on its way to the agents (handed to a stream and not acked)."""
-        expected = await self._expected(tp)
+        expected = self.expected[tp]
         if max(self.in_flight.get(tp, ()), default=-1) >= expected:
             self.idle.pop(tp, None)
-            return False  # on its way: no need to ask the consumer thread for the position
-        thread = self._thread
-        position = await thread.call_thread(_position, thread._ensure_consumer(), tp)
+            return False  # on its way: no need to look at the position
+        position = self._fetch_position(tp)
         if position is None or position <= expected:
             self.idle.pop(tp, None)
             return False
@@ -194,6 +230,17 @@ class ReleasingConsumer(aiokafka_driver.Consumer):
             self.idle[tp] = (expected, position, now)
             return False
         return now - seen[2] >= REREAD_AGAIN_S
+
+    def _fetch_position(self, tp: Any) -> int | None:
+        """The fetch position of `tp` as the consumer thread last set it, or None while it has
+        none (being reset, not assigned, a rebalance under way). Read without the thread: one
+        attribute of its subscription state, and a stale value only delays the verdict, which
+        waits for the position to stay put anyway."""
+        try:
+            state = self._thread._ensure_consumer()._subscription.subscription.assignment.state_value(tp)
+            return state.position if state is not None and state.has_valid_position else None
+        except (AttributeError, ConsumerNotStarted):
+            return None
 
     async def _first_offset(self, tp: Any, offset: int) -> int | None:
         """The offset of the first record at or after `offset`, read by a consumer of its own
@@ -252,14 +299,6 @@ class ReleasingConsumer(aiokafka_driver.Consumer):
 
 async def _seek(consumer: Any, tp: Any, offset: int) -> None:
     consumer.seek(tp, offset)
-
-
-async def _position(consumer: Any, tp: Any) -> int | None:
-    """The fetch position of `tp`, or None while it has none (being reset, not assigned)."""
-    try:
-        return await asyncio.wait_for(consumer.position(tp), 1.0)
-    except (TimeoutError, IllegalStateError):
-        return None
 
 
 def faust_version() -> str:

@@ -9,12 +9,13 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import aclosing
 from datetime import datetime
 from typing import Any
 
 import faust
 
-from streams.batch import Outgoing, conclude, dead_letter_record, decide, enrich_each, prepared_of, to_record
+from streams.batch import Outgoing, conclude, dead_letter_record, decide, enrich_each, to_record
 from streams.config import Settings
 from streams.core.envelope import Origin
 from streams.core.feedwide import observe
@@ -27,9 +28,11 @@ from streams.kafka.delivery import deliver
 from streams.kafka.transport import KafkaApp
 from streams.worker.metrics import Metrics
 from streams.worker.headers import FEED_HEADER, incoming, input_time, is_checked, origin_of, record_time, routed
+from streams.worker.batches import take_arrived
 from streams.worker.state import TableBatch, TableState, TableStore, send_changelog
 
 log = logging.getLogger("newsclean")
+NER_CHUNK = 4  # articles per hand-over to the model while the rest of a batch is prepared
 
 
 class Agents:
@@ -52,12 +55,13 @@ class Agents:
     async def _in_batches(self, stream: faust.StreamT, handle: Callable[[Sequence[Any]], Awaitable[None]]) -> None:
         """Every agent's loop: take a batch, admit it in offset order, let `handle` process and
         deliver it, then release it for the commit."""
-        settings = self.settings
         consumer = self.app.consumer
-        async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
-            messages = await consumer.admit(event.message for event in events)
-            await handle(messages)
-            await consumer.delivered(messages)
+        async with aclosing(take_arrived(stream, self.settings.batch_size)) as batches:  # closed on a crash too
+            async for events in batches:
+                messages = await consumer.admit(event.message for event in events)
+                if messages:  # none after a crash, or when all were read before
+                    await handle(messages)
+                    await consumer.delivered(messages)
 
     async def route(self, stream: faust.StreamT) -> None:
         await self._in_batches(stream, self._route_batch)
@@ -147,9 +151,24 @@ class Agents:
         incomings = [incoming(message) for message in messages]
         for message in messages:
             self.positions[message.tp] = message.offset + 1
-        decided = [decide(one, TableBatch(self.seen_log, writes), self.settings.pipeline) for one in incomings]
+        state = TableBatch(self.seen_log, writes)
+        # The model starts on the first prepared articles while the rest are prepared: one chunk
+        # at a time to the NER thread (in order, one thread), the entities read back in order.
+        chunk = NER_CHUNK if self.extractor is not None else len(messages)
+        decided, entities, waiting = [], [], []
+        for one in incomings:
+            decided.append(decide(one, state, self.settings.pipeline))
+            if isinstance(decided[-1], Prepared):
+                waiting.append(decided[-1])
+                if len(waiting) >= chunk:
+                    entities.append(asyncio.ensure_future(self._entities(waiting)))
+                    waiting = []
+                    await asyncio.sleep(0)  # hands the chunk to the NER thread before the next article
+        if waiting:
+            entities.append(asyncio.ensure_future(self._entities(waiting)))
         changelog = await send_changelog(self.seen_log, writes)
-        final = conclude(incomings, decided, await self._entities(prepared_of(decided)), self.settings.pipeline.limits)
+        found = [enrichment for done in await asyncio.gather(*entities) for enrichment in done]
+        final = conclude(incomings, decided, found, self.settings.pipeline.limits)
         sends = []
         for one, outcome in zip(incomings, final):
             if isinstance(outcome, Tombstone):

@@ -24,10 +24,13 @@ after a crash or restart the uncommitted tail is processed again and yields the 
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import os
 import re
 import signal
+import sys
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -43,6 +46,8 @@ from streams.worker.metrics import Metrics
 from streams.worker.state import TableState
 
 log = logging.getLogger("newsclean")
+EX_SOFTWARE = 70  # exit status after an agent crashed (sysexits.h: internal software error)
+CRASH_STOP_GRACE_S = 30.0  # the stop after an agent crash takes ~1 s; past this it is stuck: hard exit
 
 
 class Newsclean(Agents):
@@ -157,7 +162,7 @@ class Newsclean(Agents):
     async def reread_holes(self) -> None:
         # From a timer, not from the agents: a partition whose tail Faust dropped sends no batch.
         if self.app.started:
-            await self.app.consumer.reread_holes(self._agents_read)
+            self.app.consumer.reread_holes(self._agents_read)
 
     def _agents_read(self, topic: str) -> bool:
         if topic in (self.by_source.get_topic_name(), self.feed_topic.get_topic_name()):
@@ -177,7 +182,19 @@ class Newsclean(Agents):
         self.on_crash(exc)
 
 
-def _stop_this_process(exc: BaseException) -> None:
-    # The worker's own SIGTERM path: the other agent finishes its batch, delivered work is
-    # committed, the withheld batch is not.
+def _stop_this_process(exc: BaseException, grace_s: float = CRASH_STOP_GRACE_S) -> None:
+    """The worker's own SIGTERM path (nothing more is committed after the crash), bounded: a
+    stop that has not ended the process within `grace_s` — whatever it waits on — dumps every
+    thread's stack and exits with EX_SOFTWARE. A thread, not the event loop: the loop may be
+    what is stuck. The NER processes notice their parent is gone and exit (`streams.nlp.pool`)."""
+    def hard_exit() -> None:
+        log.critical("the worker did not stop within %.0f s of the agent crash; exiting now", grace_s)
+        faulthandler.dump_traceback(all_threads=True)
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        os._exit(EX_SOFTWARE)
+
+    timer = threading.Timer(grace_s, hard_exit)
+    timer.daemon = True  # a stop that ends in time is not held up by it
+    timer.start()
     os.kill(os.getpid(), signal.SIGTERM)

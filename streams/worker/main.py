@@ -16,10 +16,9 @@ from streams.core.gazetteer import GazetteerError
 from streams.kafka.topics import StartupError, ensure_topics
 from streams.nlp.extractor import EntityExtractor, load_extractor
 from streams.nlp.model import ModelMissing
-from streams.worker.app import Newsclean
+from streams.worker.app import EX_SOFTWARE, Newsclean
 
 log = logging.getLogger("newsclean")
-EX_SOFTWARE = 70  # exit status after an agent crashed (sysexits.h: internal software error)
 
 
 def build(settings: Settings | None = None) -> Newsclean:

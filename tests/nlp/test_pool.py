@@ -44,6 +44,26 @@ def test_pool_gives_the_in_thread_entities(in_thread, processes):
         pooled.close()
 
 
+def test_pool_spreads_one_long_article_over_the_processes_with_the_same_entities(in_thread):
+    """One article alone (an idle worker's batch): its paragraphs go to every model process, and
+    the entities, offsets included, are those of one process."""
+    paragraphs = [p for _, body in articles() for p in body if p.strip()]
+    long_article = [("Ministers meet in Brussels", paragraphs)]
+    expected = in_thread.extract_many(long_article)
+    assert len(expected[0]) > 10
+    body = "\n\n".join(paragraphs)
+    assert all(body[m.start:m.end] == m.text for e in expected[0] for m in e.mentions if m.field == "body")
+    pooled = load_extractor(NerSettings(processes=2, cache_size=0))
+    try:
+        chunks = []
+        run = pooled.pool._run
+        pooled.pool._run = lambda texts: (chunks.extend(split(texts, pooled.pool.processes)), run(texts))[1]
+        assert pooled.extract_many(long_article) == expected
+        assert len(chunks) == 2 and all(chunks)  # both processes had paragraphs of it
+    finally:
+        pooled.close()
+
+
 def test_pool_restarts_after_a_child_dies(in_thread):
     items = articles()[:3]
     pooled = load_extractor(NerSettings(processes=1, cache_size=0))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 
+from streams.worker.batches import take_arrived
 from streams.worker import app
 from streams.cli import main
 
@@ -20,9 +21,8 @@ _dropped: set = set()
 
 async def _clean(self, stream) -> None:
     # `Newsclean.clean`, minus the first sighting of offset DROPPED in each partition
-    settings = self.settings
     consumer = self.app.consumer
-    async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
+    async for events in take_arrived(stream, self.settings.batch_size):
         kept = [e for e in events if e.message.offset != DROPPED or e.message.tp in _dropped]
         _dropped.update(e.message.tp for e in events if e.message.offset == DROPPED)
         messages = await consumer.admit(e.message for e in kept)

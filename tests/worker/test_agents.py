@@ -5,6 +5,7 @@ from __future__ import annotations
 import orjson
 
 from streams.batch import Outgoing
+from streams.core.models import Entity, Mention
 import streams.batch as batch
 from streams.core.tombstone import KEYLESS_DETAIL
 from streams.deadline import ArticleTimeout
@@ -92,14 +93,11 @@ async def _route(newsclean, monkeypatch, messages, agent: str = "route") -> list
     monkeypatch.setattr(newsclean.app.consumer, "admit", admit)
     monkeypatch.setattr(newsclean.app.consumer, "delivered", delivered)
 
-    async def batches():
+    async def batches(stream, size):
         yield [Event(m) for m in messages]
 
-    class _Stream:
-        def take_events(self, size, within):
-            return batches()
-
-    await getattr(newsclean, agent)(_Stream())
+    monkeypatch.setattr(agents, "take_arrived", batches)
+    await getattr(newsclean, agent)(object())
     return sent
 
 
@@ -143,3 +141,20 @@ async def test_agents_clean_forwards_a_tombstone_to_the_output_under_its_key(new
     assert envelope.topic is newsclean.output and orjson.loads(envelope.value)["article"]["uri"] == "urn:app:0"
     assert tomb.topic is newsclean.output and (tomb.key, tomb.value, tomb.timestamp_ms) == (b"urn:app:0", None, 1_700_000_000_500)
     assert newsclean.metrics.tombstones._value.get() == 1
+
+
+async def test_agents_a_batch_reaches_the_model_in_chunks_and_each_article_gets_its_own_entities(newsclean, monkeypatch):
+    """The model starts on the first articles while the rest are prepared; the entities still
+    go to their own articles, in order, whatever the chunk an article fell in."""
+    calls = []
+
+    class Named(Extractor):
+        def extract_many(self, items):
+            calls.append(len(items))
+            return [[Entity(item[0], "ORG", (Mention(item[0], 0, len(item[0]), "headline"),))] for item in items]
+
+    newsclean.extractor = Named()
+    count = 2 * agents.NER_CHUNK + 1
+    records = await _clean(newsclean, monkeypatch, [article(n, f"Org{n}") for n in range(count)])
+    assert calls == [agents.NER_CHUNK, agents.NER_CHUNK, 1]
+    assert [(r["article"]["uri"], r["entities"][0]["name"]) for r in records] == [(f"urn:app:{n}", f"Org{n}") for n in range(count)]

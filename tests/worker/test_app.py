@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from streams.config import Settings
-from streams.worker.app import Newsclean
+from streams.worker.app import EX_SOFTWARE, Newsclean
 
 
 def test_app_every_topic_and_the_table_carry_raw_bytes(newsclean):
@@ -29,3 +31,17 @@ async def test_app_agent_crash_stops_the_worker_instead_of_committing(monkeypatc
     await newsclean.app._on_agent_error(agent, RuntimeError("boom"))
     await newsclean.app._on_agent_error(agent, RuntimeError("again"))
     assert [str(c) for c in crashes] == ["boom"] and commits == []
+
+
+def test_app_a_stop_after_a_crash_that_hangs_ends_in_a_hard_exit():
+    """Whatever the graceful stop waits on, the process ends with EX_SOFTWARE after the grace."""
+    child = "\n".join([
+        "import signal, time",
+        "from streams.worker.app import _stop_this_process",
+        "signal.signal(signal.SIGTERM, lambda *_: None)",  # a graceful stop that never ends
+        "_stop_this_process(RuntimeError('boom'), grace_s=0.5)",
+        "time.sleep(60)",
+    ])
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=50)
+    assert done.returncode == EX_SOFTWARE, done.stderr[-2000:]
+    assert "did not stop within" in done.stderr and "most recent call first" in done.stderr  # the stuck stack
