@@ -7,7 +7,7 @@ Starts a private broker (free ports, its own home under a temporary folder; the 
 9092 is never touched), prints progress and a summary — articles sent, lost, duplicates, kill
 cycles, broker restarts, whether the feed state matches an offline run — and writes
 bench/out/chaos.json. Exit status 0 only when nothing was lost and every check passed.
-What is checked is described in tests/integration/chaos.py.
+What is checked is described in tests/support/chaos.py.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.integration.chaos import Chaos, ChaosPlan, PrivateBroker  # noqa: E402
+from tests.support.chaos import Chaos, ChaosPlan, PrivateBroker  # noqa: E402
 
 
 def _args() -> argparse.Namespace:

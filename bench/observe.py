@@ -29,7 +29,7 @@ WATCHED = (
 
 
 def machine() -> dict:
-    from streams.dev.broker import KAFKA_VERSION
+    from streams.dev.kafka_jars import KAFKA_VERSION
 
     cpu = platform.processor() or platform.machine()
     try:

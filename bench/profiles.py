@@ -29,7 +29,7 @@ from feed import Stream
 # First rule matching a frame, scanning each stack from the leaf up.
 STAGES = (
     ("ner: spaCy model", re.compile(r"\((spacy|thinc|numpy)/")),
-    ("ner: extractor (plan, recase, tag, merge)", re.compile(r"\((streams/nlp\.py|streams/core/entities\.py|streams/core/gazetteer\.py)")),
+    ("ner: extractor (plan, recase, tag, merge)", re.compile(r"\((streams/nlp/[a-z_]*\.py|streams/core/entities\.py|streams/core/spans\.py|streams/core/gazetteer\.py)")),
     ("decode: depth scan", re.compile(r"^_check_depth ")),
     ("validate: jsonschema", re.compile(r"\((jsonschema|referencing|rpds)/|^validate \(streams/core/ninjs")),
     ("parse: paragraph split", re.compile(r"\((streams/core/(paragraphs|html_body|nitf|textblocks)\.py|selectolax/|defusedxml/|xml/etree/)")),

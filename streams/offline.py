@@ -5,25 +5,22 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Iterator
 
-import orjson
-
-from .core.envelope import Origin
-from .core.models import MemoryStore, SeenStore
-from .core.pipeline import Extractor, Prepared, Processed, Rejected, Skipped, event_time, prepare, process
-from .core.settings import PipelineSettings
-from .input_files import FORMAT_NAMES, Reading, read_items
+from streams.batch import Incoming, StoreState, Tally, conclude, decide, enrich_each, prepared_of, to_record
+from streams.core.envelope import Origin
+from streams.core.models import MemoryStore, SeenStore
+from streams.core.pipeline import Extractor, Prepared, Rejected, event_time
+from streams.core.settings import PipelineSettings
+from streams.input_files import FORMAT_NAMES, Reading, read_items
 
 
 @dataclass(slots=True)
-class Tally:
-    read: int = 0
-    written: int = 0  # envelopes, cleaned and passed
-    passed: int = 0
-    skipped: int = 0  # NEWSCLEAN_NON_TEXT=skip
-    dead_lettered: int = 0
+class FileTally(Tally):
+    """The batch path's tally, and how the input files were read."""
+
     blank_lines: int = 0  # skipped, between the items of the input
     formats: list[str] = field(default_factory=list)  # what each input file was read as
 
@@ -45,10 +42,11 @@ def read_messages(path: str, reading: Reading | None = None) -> Iterator[tuple[b
 def prime(paths: list[str], store: SeenStore, settings: PipelineSettings) -> int:
     """Feed history through the dedup state only: no output, no NER. Returns articles primed."""
     primed = 0
+    state = StoreState(store)
     for path in paths:
         previous = None  # the offline time fallback, as in `clean_file`
         for raw, origin in read_messages(path):
-            outcome = prepare(raw, origin, store, settings, previous, priming=True, fallback_source="fallback")
+            outcome = decide(_incoming(raw, origin, previous), state, settings, priming=True)
             previous = event_time(outcome) or previous
             primed += isinstance(outcome, Prepared)
     return primed
@@ -62,26 +60,29 @@ def clean_file(
     extractor: Extractor | None,
     store: SeenStore | None = None,
     batch_size: int = 64,
-) -> Tally:
-    store = MemoryStore() if store is None else store
-    tally = Tally()
+) -> FileTally:
+    """Envelopes as JSON lines on `out`, dead letters on `dlq` (and a line on stderr each)."""
+    state = StoreState(MemoryStore() if store is None else store)
+    tally = FileTally()
     batch: list[tuple[bytes, Origin]] = []
     # An item without a time field takes the event time of the item before it in the file (the
     # Unix epoch for the first): deterministic, and close to the truth in a feed written in order.
     previous: list = [None]
 
     def flush() -> None:
-        for outcome in process(batch, store, settings, extractor, previous[0]):
-            previous[0] = event_time(outcome) or previous[0]
-            if isinstance(outcome, Processed):
-                out.write(orjson.dumps(outcome.envelope) + b"\n")
-                tally.written += 1
-                tally.passed += outcome.envelope["status"] == "passed"
-            elif isinstance(outcome, Skipped):
-                tally.skipped += 1
-            else:
-                _report(outcome, dlq)
-                tally.dead_lettered += 1
+        incomings, decided = [], []
+        for raw, origin in batch:
+            incomings.append(_incoming(raw, origin, previous[0]))
+            decided.append(decide(incomings[-1], state, settings))
+            previous[0] = event_time(decided[-1]) or previous[0]
+        final = conclude(incomings, decided, enrich_each(extractor, prepared_of(decided)), settings.limits)
+        for incoming, outcome in zip(incomings, final):
+            record = to_record(incoming, outcome, out, dlq)  # files refuse no record: `instead` never runs
+            tally.count(record)
+            if isinstance(outcome, Rejected):
+                _report(outcome)
+            if record is not None and record.topic is not None:
+                record.topic.write(record.value + b"\n")
         batch.clear()
 
     reading = Reading()
@@ -97,8 +98,10 @@ def clean_file(
     return tally
 
 
-def _report(rejected: Rejected, dlq: IO[bytes] | None) -> None:
+def _incoming(raw: bytes, origin: Origin, previous: datetime | None) -> Incoming:
+    return Incoming(raw, None, origin, previous, fallback_source="fallback")
+
+
+def _report(rejected: Rejected) -> None:
     where = rejected.record["input"]
     print(f"newsclean: {where.get('file')}:{where.get('line')}: {rejected.reason}: {rejected.record['detail']}", file=sys.stderr)
-    if dlq is not None:
-        dlq.write(orjson.dumps(rejected.record) + b"\n")

@@ -14,3 +14,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def newsclean():
+    """The worker's app without a broker (NER off, no web server); crashes are only recorded."""
+    from streams.config import Settings
+    from streams.worker.app import Newsclean
+
+    return Newsclean(Settings(ner_enabled=False, web_enabled=False), on_crash=lambda exc: None)

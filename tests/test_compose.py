@@ -17,7 +17,7 @@ import jsonschema
 import pytest
 import yaml
 
-from streams.dev import broker
+from streams.dev import kafka_jars
 from streams.config import from_env
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,7 +61,7 @@ def test_compose_schema_rejects_broken_files(path, value):
 
 def test_compose_services_and_images():
     assert set(SERVICES) == {"kafka", "topics", "worker"}
-    assert SERVICES["kafka"]["image"] == SERVICES["topics"]["image"] == f"apache/kafka:{broker.KAFKA_VERSION}"
+    assert SERVICES["kafka"]["image"] == SERVICES["topics"]["image"] == f"apache/kafka:{kafka_jars.KAFKA_VERSION}"
     assert SERVICES["worker"]["build"] == "."
     assert SERVICES["worker"]["command"] == ["worker"]
 

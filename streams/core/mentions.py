@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 from streams.core import rules, tables
 from streams.core.casing import FUNCTION_WORDS, starts_sentence
-from streams.core.entities import TaggedSpan
+from streams.core.spans import TaggedSpan
 from streams.core.models import Mention, MentionField
 
 # One text of the article: (field, offset of the text in its field, text).

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from streams.core.casing import FUNCTION_WORDS
-from streams.core.entities import TaggedSpan
+from streams.core.spans import TaggedSpan
 from streams.core.models import Mention, MentionField
 
 _WORD = re.compile(r"\S+")

@@ -1,7 +1,6 @@
 """Local single-node Apache Kafka broker (KRaft broker+controller) for development and tests.
 
-Jars come from Maven Central through Maven into a cached, git-ignored folder
-(`<repo>/.kafka/lib`, or `$NEWSCLEAN_KAFKA_HOME/lib`). Each broker instance lives in
+Jars: `streams.dev.kafka_jars`. Each broker instance lives in
 `.kafka/broker-<port>/` (server.properties, log4j2.properties, data/, broker.pid,
 broker.log), so a test broker on another port never disturbs the one on 9092.
 CLI: `newsclean broker start|stop|status|fetch|clean` (see `main`).
@@ -11,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import hashlib
 import json
 import logging
@@ -28,44 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Coroutine, TypeVar
 
-KAFKA_VERSION = "4.1.2"
-# kafka_2.13 4.1.2 resolves slf4j-api 1.7.36 and brings no logging backend. Kafka's own
-# distribution pairs it with log4j 2.24.3 and the SLF4J 1.x bridge (log4j-slf4j-impl);
-# the SLF4J 2 bridge (log4j-slf4j2-impl) is invisible to slf4j-api 1.7 and would mute the broker.
-LOG4J_VERSION = "2.24.3"
-SLF4J_BRIDGE = "log4j-slf4j-impl"
-REQUIRED_JARS = (f"kafka_2.13-{KAFKA_VERSION}.jar", f"log4j-api-{LOG4J_VERSION}.jar",
-                 f"log4j-core-{LOG4J_VERSION}.jar", f"{SLF4J_BRIDGE}-{LOG4J_VERSION}.jar", "slf4j-api-1.7.36.jar")
-DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
+from streams.dev.broker_config import DEFAULT_PORT, HOST, BrokerSettings, random_cluster_id, render_log4j, render_server_properties
+from streams.dev.kafka_jars import JAVA_HINT, BrokerError, default_home, fetch_jars, require_tool
+
 JAVA_OPTS = ("-Xms256m", "-Xmx1g", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-Djava.awt.headless=true")
-JAVA_HINT = "install a Java 17+ runtime (e.g. `apt-get install openjdk-17-jre-headless`)"
-MVN_HINT = "install Apache Maven (e.g. `apt-get install maven`) to fetch the Kafka jars"
-DEFAULT_PORT = 9092
-HOST = "127.0.0.1"
-MiB = 1024 * 1024
 T = TypeVar("T")
-
-
-class BrokerError(RuntimeError):
-    """A broker operation failed; the message says what is missing or what to do."""
-
-
-@dataclass(frozen=True, slots=True)
-class BrokerSettings:
-    home: Path
-    port: int = DEFAULT_PORT
-    controller_port: int | None = None  # None: port + 1
-    sasl_port: int | None = None  # adds a SASL_PLAINTEXT listener named SASL
-    scram_user: tuple[str, str] | None = None  # SCRAM-SHA-512 (name, password), added at format time
-    plain_user: tuple[str, str] | None = None  # PLAIN (name, password), in the listener's JAAS config
-
-    @property
-    def cport(self) -> int:
-        return self.controller_port or self.port + 1
-
-    @property
-    def instance(self) -> Path:
-        return self.home / f"broker-{self.port}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,134 +45,12 @@ class BrokerStatus:
         return self.pid is not None
 
 
-def default_home() -> Path:
-    env = os.environ.get("NEWSCLEAN_KAFKA_HOME")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / ".kafka"
-
-
 def _settings(port: int | None, home: Path | None, **extra) -> BrokerSettings:
     port = port or int(os.environ.get("NEWSCLEAN_BROKER_PORT", DEFAULT_PORT))
     return BrokerSettings(home=home or default_home(), port=port, **extra)
 
 
-def require_tool(name: str, hint: str) -> str:
-    path = shutil.which(name)
-    if not path:
-        raise BrokerError(f"`{name}` not found on PATH: {hint}")
-    return path
-
-
-# ---------------------------------------------------------------- jars
-
-
-def render_pom() -> str:
-    deps = [("org.apache.kafka", "kafka_2.13", KAFKA_VERSION)] + [
-        ("org.apache.logging.log4j", a, LOG4J_VERSION) for a in ("log4j-api", "log4j-core", SLF4J_BRIDGE)]
-    body = "".join(f"<dependency><groupId>{g}</groupId><artifactId>{a}</artifactId>"
-                   f"<version>{v}</version></dependency>" for g, a, v in deps)
-    return ('<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>'
-            "<groupId>local.newsclean</groupId><artifactId>kafka-runtime</artifactId><version>1</version>"
-            f"<packaging>pom</packaging><dependencies>{body}</dependencies></project>\n")
-
-
-def jars_present(lib: Path) -> bool:
-    return all((lib / name).is_file() for name in REQUIRED_JARS)
-
-
-def fetch_jars(home: Path | None = None) -> bool:
-    """Download the Kafka + log4j2 jars into `<home>/lib`; False (and no Maven) when already there."""
-    lib = (home or default_home()) / "lib"
-    if jars_present(lib):
-        return False
-    require_tool("java", JAVA_HINT)
-    mvn = require_tool("mvn", MVN_HINT)
-    pom, partial = lib.with_name("pom.xml"), lib.with_name("lib.partial")
-    pom.parent.mkdir(parents=True, exist_ok=True)
-    pom.write_text(render_pom())
-    shutil.rmtree(partial, ignore_errors=True)
-    print(f"fetching kafka_2.13 {KAFKA_VERSION} + log4j {LOG4J_VERSION} from Maven Central ...", flush=True)
-    done = subprocess.run([mvn, "-B", "-q", "-Dstyle.color=never", "-f", str(pom),
-                           f"{DEPENDENCY_PLUGIN}:copy-dependencies", "-DincludeScope=runtime",
-                           f"-DoutputDirectory={partial}"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    if done.returncode != 0:
-        said = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr).strip()
-        tail = "\n".join(said.splitlines()[-15:])
-        raise BrokerError(f"mvn could not fetch the Kafka jars (is Maven Central reachable?); mvn said:\n{tail}")
-    if not jars_present(partial):
-        raise BrokerError(f"mvn finished but {partial} lacks one of {REQUIRED_JARS}")
-    shutil.rmtree(lib, ignore_errors=True)
-    partial.rename(lib)  # a half-done fetch never looks complete
-    return True
-
-
-# ---------------------------------------------------------------- configuration
-
-
-def render_server_properties(s: BrokerSettings) -> str:
-    listeners = {"PLAINTEXT": (s.port, "PLAINTEXT"), "CONTROLLER": (s.cport, "PLAINTEXT")}
-    if s.sasl_port:
-        listeners["SASL"] = (s.sasl_port, "SASL_PLAINTEXT")
-    endpoints = ",".join(f"{name}://{HOST}:{port}" for name, (port, _) in listeners.items())
-    props = {
-        "process.roles": "broker,controller",
-        "node.id": 1,
-        "controller.quorum.bootstrap.servers": f"{HOST}:{s.cport}",
-        "controller.listener.names": "CONTROLLER",
-        "inter.broker.listener.name": "PLAINTEXT",
-        "listeners": endpoints,
-        "advertised.listeners": endpoints,
-        "listener.security.protocol.map": ",".join(f"{n}:{proto}" for n, (_, proto) in listeners.items()),
-        "log.dirs": (s.instance / "data").as_posix(),
-        "num.partitions": 1,
-        "default.replication.factor": 1,
-        "auto.create.topics.enable": "true",
-        "delete.topic.enable": "true",
-        "offsets.topic.replication.factor": 1,
-        "offsets.topic.num.partitions": 4,  # the first group join on a fresh broker is much faster
-        "transaction.state.log.replication.factor": 1,
-        "transaction.state.log.min.isr": 1,
-        "transaction.state.log.num.partitions": 4,
-        "share.coordinator.state.topic.replication.factor": 1,
-        "share.coordinator.state.topic.min.isr": 1,
-        "group.initial.rebalance.delay.ms": 0,
-        "log.segment.bytes": 16 * MiB,
-        "message.max.bytes": 16 * MiB,  # room for the oversized-input tests; clients raise their own limit
-        "num.network.threads": 2,
-        "num.io.threads": 4,
-    }
-    if s.sasl_port:
-        plain = f' user_{s.plain_user[0]}="{s.plain_user[1]}"' if s.plain_user else ""
-        props |= {
-            "listener.name.sasl.sasl.enabled.mechanisms": "SCRAM-SHA-512,PLAIN",
-            "listener.name.sasl.scram-sha-512.sasl.jaas.config":
-                "org.apache.kafka.common.security.scram.ScramLoginModule required;",
-            "listener.name.sasl.plain.sasl.jaas.config":
-                f"org.apache.kafka.common.security.plain.PlainLoginModule required{plain};",
-        }
-    return "".join(f"{key}={value}\n" for key, value in props.items())
-
-
-def render_log4j(log_file: Path) -> str:
-    # shutdownHook disabled: Kafka logs its own shutdown, log4j must not close the file first
-    return f"""status = warn
-shutdownHook = disable
-appender.file.type = File
-appender.file.name = FILE
-appender.file.fileName = {log_file.as_posix()}
-appender.file.layout.type = PatternLayout
-appender.file.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = INFO
-rootLogger.appenderRef.file.ref = FILE
-logger.request.name = kafka.request.logger
-logger.request.level = WARN
-"""
-
-
-def random_cluster_id() -> str:
-    # as Kafka's Uuid.randomUuid(): 16 random bytes, url-safe base64 unpadded, no leading '-'
-    while (text := base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode()).startswith("-"):
-        pass
-    return text
+# ---------------------------------------------------------------- storage
 
 
 def _java(s: BrokerSettings, main_class: str, *args: str) -> list[str]:

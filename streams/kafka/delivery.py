@@ -1,21 +1,18 @@
 """How records leave the worker (README "Guarantees"): `deliver` sends a batch's records and waits
 until Kafka has every one; a record refused as too large is replaced by what its
-`Outgoing.instead` says (a dead letter). No Faust import: the topics are anything with Faust's
-`send` (the worker's `faust.TopicT`)."""
+`Outgoing.instead` says (a dead letter). The topics are the worker's Faust topics; the replay
+sends in its own transactions."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 from aiokafka.errors import MessageSizeTooLargeError, RecordListTooLargeError
 
-if TYPE_CHECKING:
-    import faust
+from streams.batch import Outgoing
 
 log = logging.getLogger("newsclean")
 
@@ -26,19 +23,6 @@ def record_time_ms(event_ms: int) -> int:
     ahead (1 hour by default since Kafka 4.0); an embargoed or mis-dated article would fail its
     whole batch and stop the worker at every restart."""
     return min(event_ms, int(time.time() * 1000))
-
-
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    """One record to produce, and what to send instead if Kafka refuses it as too large."""
-
-    topic: faust.TopicT
-    key: bytes | None
-    value: bytes | None  # None: a tombstone
-    timestamp: float | None = None
-    headers: Sequence[tuple[str, bytes]] | None = None
-    instead: Callable[[BaseException], Outgoing] | None = None
-    partition: int | None = None  # None: by the key
 
 
 async def deliver(items: Sequence[Outgoing], also: Sequence[asyncio.Future] = ()) -> None:
@@ -62,7 +46,8 @@ async def deliver(items: Sequence[Outgoing], also: Sequence[asyncio.Future] = ()
 
 async def _send(item: Outgoing) -> asyncio.Future:
     try:
-        timestamp = None if item.timestamp is None else record_time_ms(round(item.timestamp * 1000)) / 1000
+        # Faust takes seconds
+        timestamp = None if item.timestamp_ms is None else record_time_ms(item.timestamp_ms) / 1000
         return await item.topic.send(key=item.key, value=item.value, partition=item.partition, timestamp=timestamp,
                                      headers=item.headers)
     except Exception as exc:  # refused before sending (e.g. too large for the producer)

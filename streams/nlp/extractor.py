@@ -17,7 +17,8 @@ import xxhash
 
 from streams.core import rules
 from streams.core.casing import add_dateline_places, case_forms, recase
-from streams.core.entities import TaggedSpan, merge_entities, repeat_mentions, trim_span
+from streams.core.entities import merge_entities, repeat_mentions
+from streams.core.spans import TaggedSpan, trim_span
 from streams.core.gazetteer import Gazetteer, build_gazetteer, shipped_entries
 from streams.core.mentions import ItemMetadata, refine
 from streams.core.models import Entity, Mention, MentionField

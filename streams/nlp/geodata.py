@@ -46,9 +46,9 @@ _ALTERNATE = re.compile(r"[A-Z][a-z'’.-]+(?: (?:[A-Z][a-z'’.-]+|de|del|la|le
 
 @lru_cache(maxsize=1)
 def place_index() -> PlaceIndex:
-    """The index, built in a short-lived spawned process: parsing the packages' JSON (16 MB of
-    cities with every alternate name) leaves ~60 MiB of freed but fragmented heap behind, which
-    would stay in this process's RSS; only the compact index comes back."""
+    """The index, built in a short-lived spawned process: parsing the packages' JSON (every city
+    with every alternate name) leaves freed but fragmented heap behind, which would stay in this
+    process's RSS (bench/README.md "Figures behind the defaults"); only the compact index comes back."""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(1, mp_context=context) as pool:
         return pool.submit(build_index).result()

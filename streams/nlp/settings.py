@@ -14,7 +14,8 @@ class NerSettings:
     batch_size: int = 64  # texts per `nlp.pipe` batch
     cache_size: int = 50_000  # paragraph results kept (LRU); 0 turns the cache off
     # Child processes running the model (0: in the caller's thread). 2 uses both cores of the
-    # reference machine: the model is ~80% of an NER-on worker's CPU (bench/README.md).
+    # reference machine: the model is most of an NER-on worker's CPU (bench/README.md "Figures
+    # behind the defaults").
     processes: int = 2
     # Primary language subtags the model serves, comma-separated in the environment; "*": any.
     # Articles tagged with another language get no entities (streams.core.languages).

@@ -66,34 +66,6 @@ class JournalStore:
             yield (prefix + name).encode(), value
 
 
-class ArticleStore:
-    """One article's writes over a `JournalStore`, applied by `commit` only once the article went
-    through, as the worker's table store does: an article that fails half way leaves no trace."""
-
-    __slots__ = ("base", "pending")
-
-    def __init__(self, base: JournalStore) -> None:
-        self.base = base
-        self.pending: dict[str, bytes | None] = {}
-
-    def get(self, key: str) -> bytes | None:
-        return self.pending[key] if key in self.pending else self.base.get(key)
-
-    def set(self, key: str, value: bytes) -> None:
-        self.pending[key] = value
-
-    def delete(self, key: str) -> None:
-        self.pending[key] = None
-
-    def commit(self) -> None:
-        for key, value in self.pending.items():
-            if value is None:
-                self.base.delete(key)
-            else:
-                self.base.set(key, value)
-        self.pending.clear()
-
-
 @dataclass(slots=True)
 class Restored:
     plan: dict[str, Any] | None = None

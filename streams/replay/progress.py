@@ -1,4 +1,5 @@
-"""Progress of a replay on stderr: a bar with rate and ETA on a terminal, JSON lines otherwise.
+"""Progress of a replay on stderr: a bar with rate and ETA on a terminal (tqdm), JSON lines
+otherwise.
 
 Progress is measured in offsets (what the spans cover, control markers and gaps included), the
 rate in articles read by this run; both are exact at the end and good estimates on the way."""
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from typing import IO, Any, Literal
 
 import orjson
+from tqdm import tqdm
 
 Mode = Literal["auto", "bar", "json", "none"]
 
@@ -39,25 +41,6 @@ def eta_seconds(snapshot: Snapshot) -> float | None:
     return max(0, snapshot.total - snapshot.done) * snapshot.elapsed_s / covered
 
 
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "--:--"
-    whole = int(round(seconds))
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
-
-
-def format_bar(snapshot: Snapshot, width: int = 28) -> str:
-    share = snapshot.done / snapshot.total if snapshot.total else 1.0
-    filled = min(width, int(share * width))
-    bar = "#" * filled + "." * (width - filled)
-    return (
-        f"{snapshot.phase:7} [{bar}] {share * 100:5.1f}% {snapshot.done:,}/{snapshot.total:,} "
-        f"{rate(snapshot):,.0f} art/s ETA {format_duration(eta_seconds(snapshot))}"
-    )
-
-
 def progress_record(snapshot: Snapshot) -> dict[str, Any]:
     eta = eta_seconds(snapshot)
     return {
@@ -75,31 +58,43 @@ def progress_record(snapshot: Snapshot) -> dict[str, Any]:
 
 
 class Progress:
-    """Throttled reporting: the bar at most 5 times a second, JSON every `every_s` seconds."""
+    """Throttled reporting: on a terminal a tqdm bar per phase (offsets, this run's ETA, articles/s),
+    redrawn at most 5 times a second; otherwise a JSON line every `every_s` seconds."""
 
     def __init__(self, stream: IO[str], mode: Mode = "auto", every_s: float = 10.0) -> None:
         if mode == "auto":
             mode = "bar" if stream.isatty() else "json"
         self.stream = stream
         self.mode = mode
-        self.every_s = 0.2 if mode == "bar" else every_s
+        self.every_s = every_s
         self.last = float("-inf")
-        self.shown = False
+        self.bar: tqdm | None = None
+        self.phase: str | None = None
 
     def update(self, snapshot: Snapshot, force: bool = False) -> None:
+        if self.mode == "bar":
+            self._draw(snapshot)
+            return
         now = time.monotonic()
         if self.mode == "none" or (not force and now - self.last < self.every_s):
             return
         self.last = now
-        if self.mode == "bar":
-            self.stream.write("\r" + format_bar(snapshot) + "\x1b[K")
-            self.shown = True
-        else:
-            self.stream.write(orjson.dumps(progress_record(snapshot)).decode() + "\n")
+        self.stream.write(orjson.dumps(progress_record(snapshot)).decode() + "\n")
         self.stream.flush()
 
     def close(self, snapshot: Snapshot) -> None:
         self.update(snapshot, force=True)
-        if self.mode == "bar" and self.shown:
-            self.stream.write("\n")
-            self.stream.flush()
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def _draw(self, snapshot: Snapshot) -> None:
+        if self.bar is None or self.phase != snapshot.phase:
+            if self.bar is not None:
+                self.bar.close()
+            # initial: what a resumed run found done, so the rate and ETA are this run's own
+            self.bar = tqdm(total=snapshot.total, initial=snapshot.start_done, desc=snapshot.phase, unit="offset",
+                            file=self.stream, mininterval=0.2, dynamic_ncols=True)
+            self.phase = snapshot.phase
+        self.bar.set_postfix_str(f"{rate(snapshot):,.0f} art/s", refresh=False)
+        self.bar.update(snapshot.done - self.bar.n)

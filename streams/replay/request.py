@@ -27,13 +27,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from streams.batch import REASONS, Tally
 from streams.config import ConfigError, Settings
 from streams.replay.journal import Restored
 from streams.replay.progress import Mode
 from streams.replay.ranges import OffsetRequest, RangeError, Span
 
 NAME = re.compile(r"^[A-Za-z0-9._-]{1,120}$")
-REASONS = ("repeat", "near_repeat", "boilerplate")
 
 
 class ReplayConflict(RuntimeError):
@@ -82,21 +82,17 @@ class Names:
 
 
 @dataclass(slots=True)
-class Tally:
-    """Running totals, committed with every batch so a resumed replay reports the whole run."""
+class ReplayTally(Tally):
+    """The batch path's tally and a warm start's, committed with every batch so a resumed replay
+    reports the whole run."""
 
-    read: int = 0
-    written: int = 0
-    dead_lettered: int = 0
-    tombstones: int = 0  # null values forwarded as tombstones (also counted in `written`)
     primed: int = 0  # articles fed through the feed state by a warm start
     warm_articles_changed: int = 0  # articles whose removals differ from a cold replay's
-    removed: Counter = field(default_factory=lambda: Counter(dict.fromkeys(REASONS, 0)))
     warm_removed_extra: Counter = field(default_factory=Counter)  # removed warm, kept cold, by reason
     warm_kept_extra: Counter = field(default_factory=Counter)  # kept warm, removed cold, by cold reason
 
     @classmethod
-    def from_json(cls, data: dict[str, Any] | None) -> Tally:
+    def from_json(cls, data: dict[str, Any] | None) -> ReplayTally:
         tally = cls()
         for key, value in (data or {}).items():
             current = getattr(tally, key)
@@ -108,7 +104,7 @@ class Tally:
     def to_json(self) -> dict[str, Any]:
         return {
             "read": self.read, "written": self.written, "dead_lettered": self.dead_lettered, "tombstones": self.tombstones,
-            "primed": self.primed,
+            "passed": self.passed, "skipped": self.skipped, "primed": self.primed,
             "warm_articles_changed": self.warm_articles_changed, "removed": dict(self.removed),
             "warm_removed_extra": dict(self.warm_removed_extra), "warm_kept_extra": dict(self.warm_kept_extra),
         }
@@ -118,7 +114,7 @@ class Tally:
 class ReplaySummary:
     names: Names
     status: str  # complete | already_complete | stopped (a signal; run again to resume)
-    totals: Tally  # over the whole replay, resumed runs included
+    totals: ReplayTally  # over the whole replay, resumed runs included
     this_run: dict[str, int]
     duration_s: float  # this run
     resumed: bool

@@ -5,38 +5,32 @@ Per batch, in one Kafka transaction: the consumed offsets (to the replay's group
 state changes and the progress record (state topic). Nothing the batch computed is visible to a
 read_committed reader before the commit, and nothing is lost after it.
 
-Per article it does what the worker's `clean` agent does (`streams.worker.agents`): `prepare` under the
-same wall-clock guard on a per-article store whose writes apply only if the article went through,
-entities for the batch (each article alone when the batch fails), `finish`, and the same dead
-letters for failures and for records too large for Kafka."""
+Per article it runs the worker's batch path (`streams.batch`): the same decisions, entities with
+the same per-article fallback, the same dead letters for failures and for records too large for
+Kafka; only consuming, sending and committing differ."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import re
 import sys
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import IO, Any, Callable, Sequence
+from typing import IO, Any, Sequence
 
-import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import MessageSizeTooLargeError
 
-from streams.dead_letters import DLQ_EXCERPT_BYTES, refused, rejection  # the worker's own guards: one definition
-from streams.deadline import Deadline
+from streams.batch import ArticleWrites, Decided, Final, Incoming, Outgoing, StoreState, conclude, decide, enrich_each, prepared_of, to_record
 from streams.config import Settings
 from streams.kafka.delivery import record_time_ms
 from streams.core.dedup import deduplicate
-from streams.core.envelope import Origin, dead_letter
+from streams.core.envelope import Origin
 from streams.core.feedwide import observe
-from streams.core.pipeline import Extractor, Prepared, Processed, Rejected, Skipped, enrich, finish, prepare
-from streams.core.tombstone import Tombstone, tombstone
-from streams.replay.request import ReplayRequest, ReplaySummary, Tally, check_names, conflict_check, identity, names_for
-from streams.replay.journal import ArticleStore, JournalStore, Restored, checkpoint_records, restore
+from streams.core.pipeline import Extractor, Prepared
+from streams.replay.request import ReplayRequest, ReplaySummary, ReplayTally, check_names, conflict_check, identity, names_for
+from streams.replay.journal import JournalStore, Restored, checkpoint_records, restore
 from streams.replay.merge import MergedLog
 from streams.replay.progress import Progress, Snapshot
 from streams.replay.ranges import Span, resolve_spans
@@ -45,18 +39,6 @@ from streams.kafka.security import client_options
 from streams.kafka.topics import topic_record_bytes
 
 TRANSACTION_TIMEOUT_MS = 120_000
-
-
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    """A record of the batch, and the dead letter to send instead if Kafka refuses it as too large."""
-
-    topic: str
-    key: bytes | None
-    value: bytes | None  # None: a tombstone
-    timestamp_ms: int | None = None
-    counts: dict[str, int] | None = None  # an envelope's removal counts
-    instead: Callable[[BaseException], "Outgoing"] | None = None
 
 
 class Pacer:
@@ -96,7 +78,7 @@ class ReplayRun:
             self.extractor = load_extractor(settings.ner)
         self.store = JournalStore("w")
         self.cold: JournalStore | None = None  # a warm start's cold shadow: what priming changed
-        self.tally = Tally()
+        self.tally = ReplayTally()
         self.this_run = {"read": 0, "written": 0, "dead_lettered": 0}
         self.pacer = Pacer(request.rate)
         self.began = time.monotonic()
@@ -146,7 +128,7 @@ class ReplayRun:
         progress = restored.progress or {}
         if resumed:
             self.plan = restored.plan or {}
-            self.tally = Tally.from_json(progress.get("tally"))
+            self.tally = ReplayTally.from_json(progress.get("tally"))
             if progress.get("complete"):
                 return self._summary("already_complete", resumed)
         else:
@@ -213,64 +195,31 @@ class ReplayRun:
             records.append(record)
         return records
 
-    def _prepare(self, record: Any) -> Prepared | Processed | Skipped | Rejected:
-        raw, origin = record.value or b"", _origin(record)
-        store = ArticleStore(self.store)
-        try:
-            with Deadline(self.limits.max_article_seconds):
-                outcome = prepare(raw, origin, store, self.settings.pipeline, _fallback(record), record.key)
-        except Exception as exc:
-            outcome = rejection(raw, exc, self.limits, origin, record.key)
-        if isinstance(outcome, Prepared):
-            store.commit()
-        return outcome
+    def _prepare(self, record: Any) -> Decided:
+        return decide(_incoming(record), StoreState(self.store), self.settings.pipeline)
 
-    async def _process(self, records: Sequence[Any]) -> list[Outgoing]:
-        # A null value is a tombstone, forwarded as one (as live); b"" is a broken message.
-        outcomes = [self._prepare(record) if record.value is not None else
-                    tombstone(record.key, record.timestamp, _origin(record), datetime.now(timezone.utc)) for record in records]
-        accepted = [o for o in outcomes if isinstance(o, Prepared)]
+    async def _process(self, records: Sequence[Any]) -> list[tuple[Outgoing | None, Final]]:
+        """The batch path (`streams.batch`) on the replay's store: each record's outcome and the
+        record it produces (None: a skipped item, counted as read)."""
+        incomings = [_incoming(record) for record in records]
+        state = StoreState(self.store)
+        decided = [decide(one, state, self.settings.pipeline) for one in incomings]
+        accepted = prepared_of(decided)
         if self.cold is not None:
             self._compare_cold(accepted)
-        found = iter(await self._entities(accepted))
-        outgoing = []
-        for record, outcome in zip(records, outcomes):
-            if isinstance(outcome, Tombstone):
-                outgoing.append(Outgoing(self.names.output_topic, outcome.key, None, outcome.timestamp_ms))
-                continue
-            if isinstance(outcome, Prepared):
-                enrichment = next(found)
-                try:
-                    if isinstance(enrichment, BaseException):
-                        raise enrichment
-                    outcome = finish(outcome, enrichment)
-                except Exception as exc:
-                    outcome = rejection(record.value or b"", exc, self.limits, outcome.origin, record.key)
-            if isinstance(outcome, Processed):  # cleaned or passed
-                outgoing.append(self._envelope(outcome, record))
-            elif isinstance(outcome, Rejected):
-                outgoing.append(self._dead_letter(outcome))
-            # Skipped (NEWSCLEAN_NON_TEXT=skip): nothing written; counted as read
-        return outgoing
-
-    async def _entities(self, accepted: list[Prepared]) -> list[Any]:
         if self.extractor is None or not accepted:
-            return enrich(None, accepted)
-        try:
-            return await asyncio.to_thread(enrich, self.extractor, accepted)
-        except Exception:  # as the worker: each article alone, so one bad article costs only itself
-            found: list[Any] = []
-            for one in accepted:
-                try:
-                    found.extend(await asyncio.to_thread(enrich, self.extractor, [one]))
-                except Exception as exc:
-                    found.append(exc)
-            return found
+            found = enrich_each(None, accepted)
+        else:
+            found = await asyncio.to_thread(enrich_each, self.extractor, accepted)
+        final = conclude(incomings, decided, found, self.limits)
+        names = self.names
+        return [(to_record(one, outcome, names.output_topic, names.dlq_topic), outcome)
+                for one, outcome in zip(incomings, final)]
 
     def _compare_cold(self, accepted: Sequence[Prepared]) -> None:
         """What priming changed: the same articles through a store that was never primed."""
         for prepared in accepted:
-            store = ArticleStore(self.cold)
+            store = ArticleWrites(self.cold)
             findings = observe(prepared.article, store, self.settings.pipeline.feed)
             cold = deduplicate(prepared.article, store, self.settings.pipeline.dedup, context=findings.context)
             store.commit()
@@ -281,24 +230,9 @@ class ReplayRun:
                 self.tally.warm_removed_extra.update(warm_removed[i] for i in warm_removed.keys() - cold_removed.keys())
                 self.tally.warm_kept_extra.update(cold_removed[i] for i in cold_removed.keys() - warm_removed.keys())
 
-    def _envelope(self, processed: Processed, record: Any) -> Outgoing:
-        value = orjson.dumps(processed.envelope)
-        origin = processed.envelope["pipeline"]["input"]
-
-        def instead(exc: BaseException) -> Outgoing:
-            reason, detail = refused("the envelope", len(value), exc, "output_too_large")
-            return self._dead_letter(_rejection_of(record, reason, detail, origin))
-
-        return Outgoing(self.names.output_topic, processed.key, value, processed.timestamp_ms,
-                        counts=processed.envelope["counts"], instead=instead)
-
-    def _dead_letter(self, rejected: Rejected) -> Outgoing:
-        record = rejected.record
-        return Outgoing(self.names.dlq_topic, None, orjson.dumps(record), instead=lambda exc: _excerpt(self.names.dlq_topic, record, exc))
-
-    async def _commit(self, outgoing: Sequence[Outgoing], positions: dict[str, int], read: int = 0, complete: bool = False) -> None:
+    async def _commit(self, outgoing: Sequence[tuple[Outgoing | None, Final]], positions: dict[str, int], read: int = 0, complete: bool = False) -> None:
         if self.dry:
-            self._count(outgoing, read)
+            self._count([item for item, _ in outgoing], read)
             return
         producer, names = self.producer, self.names
         await producer.begin_transaction()
@@ -306,9 +240,10 @@ class ReplayRun:
             # Offsets before the batch's records: aiokafka#1004 (TxnOffsetCommit racing them).
             await producer.send_offsets_to_transaction({_partition_of(k): v for k, v in positions.items()}, names.group)
             sends, sent = [], []
-            for item in outgoing:
-                item, delivery = await self._send(item)
-                sends.append(delivery)
+            for item, _ in outgoing:
+                if item is not None:
+                    item, delivery = await self._send(item)
+                    sends.append(delivery)
                 sent.append(item)
             self._count(sent, read)
             progress = {"positions": positions, "tally": self.tally.to_json(), "complete": complete, "at": _now_iso()}
@@ -333,15 +268,14 @@ class ReplayRun:
                     raise
                 item = item.instead(exc)
 
-    def _count(self, sent: Sequence[Outgoing], read: int) -> None:
-        written = sum(item.topic == self.names.output_topic for item in sent)
-        self.tally.tombstones += sum(item.topic == self.names.output_topic and item.value is None for item in sent)
-        for key, value in (("read", read), ("written", written), ("dead_lettered", len(sent) - written)):
-            self.this_run[key] += value
-            setattr(self.tally, key, getattr(self.tally, key) + value)
+    def _count(self, sent: Sequence[Outgoing | None], read: int) -> None:
+        self.tally.read += read
+        self.this_run["read"] += read
         for item in sent:
-            for reason in self.tally.removed:
-                self.tally.removed[reason] += (item.counts or {}).get(reason, 0)
+            self.tally.count(item)
+            if item is not None:
+                kind = "dead_lettered" if item.kind == "dead_letter" else "written"
+                self.this_run[kind] += 1
 
     def _snapshot(self) -> Snapshot:
         log, run = self.log, self.this_run
@@ -363,20 +297,6 @@ class ReplayRun:
         )
 
 
-def _rejection_of(record: Any, reason: str, detail: str, origin: Origin) -> Rejected:
-
-    return Rejected(reason, dead_letter(record.value or b"", reason, detail, origin, datetime.now(timezone.utc), record.key))
-
-
-def _excerpt(topic: str, record: dict[str, Any], exc: BaseException) -> Outgoing:
-    """As the worker: a dead letter too large for its topic keeps the start of the original."""
-    original = base64.b64decode(record["original"])
-    shorter = {**record, "original": base64.b64encode(original[:DLQ_EXCERPT_BYTES]).decode("ascii"),
-               "detail": f"{record['detail']} [original truncated to {DLQ_EXCERPT_BYTES} of {len(original)} bytes: "
-                         f"the dead-letter topic refused the whole record ({exc!r})]"}
-    return Outgoing(topic, None, orjson.dumps(shorter))
-
-
 async def _abort(producer: AIOKafkaProducer) -> None:
     try:
         await producer.abort_transaction()
@@ -384,13 +304,11 @@ async def _abort(producer: AIOKafkaProducer) -> None:
         pass
 
 
-def _origin(record: Any) -> Origin:
-    return Origin(topic=record.topic, partition=record.partition, offset=record.offset)
-
-
-def _fallback(record: Any) -> datetime | None:
-    # As live: the record timestamp stands in for an article without a version time.
-    return datetime.fromtimestamp(record.timestamp / 1000, timezone.utc) if record.timestamp else None
+def _incoming(record: Any) -> Incoming:
+    # As live: the record timestamp (ms) stands in for an article without a version time.
+    fallback = datetime.fromtimestamp(record.timestamp / 1000, timezone.utc) if record.timestamp else None
+    return Incoming(record.value, record.key, Origin(topic=record.topic, partition=record.partition, offset=record.offset),
+                    fallback, timestamp_ms=record.timestamp)
 
 
 def _partition_of(label: str) -> TopicPartition:

@@ -1,50 +1,56 @@
 """The agents (README "How it works"): `route` validates each input article and re-keys it to the
 feed topic; `feed` observes it on the feed table and re-keys it by source; `clean` runs the
-pipeline. Each takes a batch, admits it in offset order, delivers what it produced and only
-then releases it for the commit (`streams.kafka.consumer`)."""
+batch path (`streams.batch`). Each takes a batch, admits it in offset order, delivers what it
+produced and only then releases it for the commit (`streams.kafka.consumer`)."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import BrokenExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import aclosing
+from datetime import datetime
 from typing import Any
 
 import faust
-import orjson
 
-from streams.worker.batches import take_arrived
-from streams.core.envelope import Origin, dead_letter
+from streams.batch import Outgoing, conclude, dead_letter_record, decide, enrich_each, to_record
+from streams.config import Settings
+from streams.core.envelope import Origin
 from streams.core.feedwide import observe
 from streams.core.ninjs import decode, read_item, source_of, to_article
-from streams.core.pipeline import Enrichment, Prepared, Processed, Rejected, Skipped, enrich, finish, prepare
+from streams.core.pipeline import Enrichment, Extractor, Prepared, Rejected
 from streams.core.tombstone import Tombstone, tombstone
-from streams.dead_letters import DLQ_EXCERPT_BYTES, now, refused, rejection
+from streams.dead_letters import now, refusal, rejection
 from streams.deadline import Deadline
-from streams.kafka.delivery import Outgoing, deliver
-from streams.worker.headers import (
-    CHECKED_HEADER,
-    FEED_HEADER,
-    INPUT_TIME_HEADER,
-    ORIGIN_HEADER,
-    findings_of,
-    input_time,
-    is_checked,
-    origin_of,
-    record_time,
-)
-from streams.worker.state import TableStore, send_changelog
+from streams.kafka.delivery import deliver
+from streams.kafka.transport import KafkaApp
+from streams.worker.metrics import Metrics
+from streams.worker.headers import FEED_HEADER, incoming, input_time, is_checked, origin_of, record_time, routed
+from streams.worker.batches import take_arrived
+from streams.worker.state import TableBatch, TableState, TableStore, send_changelog
 
 log = logging.getLogger("newsclean")
 NER_CHUNK = 4  # articles per hand-over to the model while the rest of a batch is prepared
 
 
 class Agents:
-    """The three agents' batch handlers, mixed into `streams.worker.app.Newsclean` (which owns the
-    topics, tables, metrics and extractor they use)."""
+    """The three agents' batch handlers, mixed into `streams.worker.app.Newsclean`, which builds
+    what they use (declared here):"""
+
+    settings: Settings
+    app: KafkaApp
+    feed_topic: faust.TopicT  # <app_id>-feed
+    by_source: faust.TopicT  # <app_id>-by-source
+    output: faust.TopicT
+    dlq: faust.TopicT
+    seen_log: TableState  # the per-source feed state
+    feed_log: TableState  # the feed-wide state
+    extractor: Extractor | None
+    ner_pool: ThreadPoolExecutor  # where enrichment runs, off the event loop
+    metrics: Metrics
+    positions: dict[Any, int]  # next offset to process, per input partition (for lag)
 
     async def _in_batches(self, stream: faust.StreamT, handle: Callable[[Sequence[Any]], Awaitable[None]]) -> None:
         """Every agent's loop: take a batch, admit it in offset order, let `handle` process and
@@ -62,50 +68,35 @@ class Agents:
 
     async def _route_batch(self, messages: Sequence[Any]) -> None:
         self.metrics.articles_in.inc(len(messages))
-        await deliver([out for message in messages for out in self._route(message)])
+        await deliver([self._route(message) for message in messages])
 
-    def _route(self, message: Any) -> list[Outgoing]:
-        # A null value is a tombstone; an empty one (b"") is a broken message for `decode`.
-        return self._route_tombstone(message) if message.value is None else [self._route_one(message)]
+    def _route(self, message: Any) -> Outgoing:
+        """A valid item, text or not, goes on to the feed topic keyed by its source (`clean`
+        decides on it, in the item's stream order); an invalid one is dead-lettered here.
 
-    def _route_tombstone(self, message: Any) -> list[Outgoing]:
-        """A tombstone takes the articles' way, through the feed topic (so it never overtakes the
+        A tombstone takes the articles' way, through the feed topic (so it never overtakes the
         article it deletes), and `feed` sends it to every by-source partition, and `clean`
         forwards each copy to the output. Its article's source (and so its partition) is unknown,
         and only the copy in that partition is sure to follow the article's envelope onto the
         output topic; the others may come earlier, which deletes nothing that the last copy would not."""
         self.positions[message.tp] = message.offset + 1
         origin = Origin(topic=message.topic, partition=message.partition, offset=message.offset)
-        outcome = tombstone(message.key, None, origin, now())
-        if isinstance(outcome, Rejected):
-            self.metrics.count(outcome)
-            return [self._rejected(outcome)]
-        headers = [(ORIGIN_HEADER, orjson.dumps(origin)), (INPUT_TIME_HEADER, str(message.timestamp or "").encode())]
-        return [Outgoing(self.feed_topic, key=outcome.key, value=None, headers=headers)]
-
-    def _route_one(self, message: Any) -> Outgoing:
-        self.positions[message.tp] = message.offset + 1
-        origin = Origin(topic=message.topic, partition=message.partition, offset=message.offset)
-        raw = message.value or b""
+        raw, key = message.value, message.key
+        if raw is None:  # a tombstone; an empty value (b"") is a broken message for `decode`
+            outcome = tombstone(key, None, origin, now())
+            if isinstance(outcome, Rejected):
+                return self._dead_letter(outcome)
+            return Outgoing(self.feed_topic, outcome.key, None, "tombstone", headers=routed(origin, message, False))
         limits = self.settings.pipeline.limits
         try:
             with Deadline(limits.max_article_seconds):
-                # every valid item goes on, text or not: `clean` decides, in the item's stream order
                 item = read_item(decode(raw, limits), record_time(message), "record_timestamp", limits,
                                  self.settings.pipeline.input)
         except Exception as exc:
-            rejected = rejection(raw, exc, limits, origin, message.key)
-            self.metrics.count(rejected)
-            return self._rejected(rejected)
-        return Outgoing(
-            self.feed_topic,
-            key=source_of(item.ninjs).encode(),
-            value=raw,
-            timestamp=item.event_time.timestamp(),
-            headers=[(ORIGIN_HEADER, orjson.dumps(origin)), (INPUT_TIME_HEADER, str(message.timestamp or "").encode()),
-                     (CHECKED_HEADER, b"1")],
-            instead=lambda exc: self._dead_letter(raw, refused("the article", len(raw), exc), origin, message.key),
-        )
+            return self._dead_letter(rejection(raw, exc, limits, origin, key))
+        return Outgoing(self.feed_topic, source_of(item.ninjs).encode(), raw, "article",
+                        _ms(item.event_time), headers=routed(origin, message, True),
+                        instead=self._refused_article(raw, origin, key))
 
     async def feed(self, stream: faust.StreamT) -> None:
         await self._in_batches(stream, self._feed_batch)
@@ -121,12 +112,12 @@ class Agents:
             self.positions[message.tp] = message.offset + 1
             if message.value is None:  # a tombstone `route` passed on: to every by-source partition
                 headers = list(message.headers or ())
-                sends += [Outgoing(self.by_source, key=message.key, value=None, headers=headers, partition=partition)
+                sends += [Outgoing(self.by_source, message.key, None, "tombstone", headers=headers, partition=partition)
                           for partition in range(self.settings.partitions)]
                 continue
             raw = message.value or b""
             headers = [(name, value) for name, value in message.headers or () if name != FEED_HEADER]
-            timestamp = message.timestamp
+            timestamp = None if message.timestamp is None else round(message.timestamp * 1000)
             store = TableStore(self.feed_log)
             try:
                 checked = is_checked(message)
@@ -138,7 +129,7 @@ class Agents:
             except Exception as exc:
                 log.warning("feed stage skipped %s: %r", origin_of(message), exc)
             else:
-                timestamp = item.event_time.timestamp()
+                timestamp = _ms(item.event_time)
                 if findings is not None:
                     store.apply(message.partition, writes)
                     headers.append((FEED_HEADER, findings.encode()))
@@ -146,131 +137,77 @@ class Agents:
         changelog = await send_changelog(self.feed_log, writes)
         await deliver(sends, changelog)
 
-    def _by_source(self, message: Any, raw: bytes, timestamp: float | None, headers: list[tuple[str, bytes]]) -> Outgoing:
-        origin = origin_of(message)
-        return Outgoing(
-            self.by_source, key=message.key, value=raw, timestamp=timestamp, headers=headers,
-            instead=lambda exc: self._dead_letter(raw, refused("the article", len(raw), exc), origin, message.key),
-        )
+    def _by_source(self, message: Any, raw: bytes, timestamp_ms: int | None, headers: list[tuple[str, bytes]]) -> Outgoing:
+        return Outgoing(self.by_source, message.key, raw, "article", timestamp_ms, headers=headers,
+                        instead=self._refused_article(raw, origin_of(message), message.key))
 
     async def clean(self, stream: faust.StreamT) -> None:
         await self._in_batches(stream, self._clean_batch)
 
     async def _clean_batch(self, messages: Sequence[Any]) -> None:
-        limits = self.settings.pipeline.limits
+        """The batch path (`streams.batch`) on the by-source table: decide in order, send the
+        table's changelog, entities for the batch, then each outcome's record."""
         writes: dict[tuple[int, str], bytes | None] = {}  # the batch's table writes, for the changelog
-        outcomes: list[tuple[Prepared | Processed | Skipped | Rejected | Tombstone, Any]] = []
+        incomings = [incoming(message) for message in messages]
+        for message in messages:
+            self.positions[message.tp] = message.offset + 1
+        state = TableBatch(self.seen_log, writes)
         # The model starts on the first prepared articles while the rest are prepared: one chunk
         # at a time to the NER thread (in order, one thread), the entities read back in order.
         chunk = NER_CHUNK if self.extractor is not None else len(messages)
-        entities: list[asyncio.Future] = []
-        waiting: list[Prepared] = []
-        for message in messages:
-            self.positions[message.tp] = message.offset + 1
-            if message.value is None:  # only `route` writes here: a tombstone it passed on
-                outcomes.append((Tombstone(message.key, None), message))
-                continue
-            store = TableStore(self.seen_log)
-            raw = message.value or b""
-            origin = origin_of(message)
-            try:
-                with Deadline(limits.max_article_seconds):
-                    outcome = prepare(raw, origin, store, self.settings.pipeline, input_time(message), message.key,
-                                      checked=is_checked(message), findings=findings_of(message))
-            except Exception as exc:
-                outcome = rejection(raw, exc, limits, origin, message.key)
-            if isinstance(outcome, Prepared):
-                store.apply(message.partition, writes)
-                waiting.append(outcome)
+        decided, entities, waiting = [], [], []
+        for one in incomings:
+            decided.append(decide(one, state, self.settings.pipeline))
+            if isinstance(decided[-1], Prepared):
+                waiting.append(decided[-1])
                 if len(waiting) >= chunk:
                     entities.append(asyncio.ensure_future(self._entities(waiting)))
                     waiting = []
                     await asyncio.sleep(0)  # hands the chunk to the NER thread before the next article
-            outcomes.append((outcome, message))
         if waiting:
             entities.append(asyncio.ensure_future(self._entities(waiting)))
         changelog = await send_changelog(self.seen_log, writes)
-        found = iter([enrichment for done in await asyncio.gather(*entities) for enrichment in done])
+        found = [enrichment for done in await asyncio.gather(*entities) for enrichment in done]
+        final = conclude(incomings, decided, found, self.settings.pipeline.limits)
         sends = []
-        for outcome, message in outcomes:
+        for one, outcome in zip(incomings, final):
             if isinstance(outcome, Tombstone):
                 self.metrics.tombstones.inc()
-                sends.append(self._tombstone(message))
-                continue
-            if isinstance(outcome, Prepared):
-                outcome = self._finish(outcome, next(found), message)
-            self.metrics.count(outcome)
-            if isinstance(outcome, Processed):  # cleaned or passed
-                sends.append(self._envelope(outcome, message))
-            elif isinstance(outcome, Rejected):
-                sends.append(self._rejected(outcome))
+            else:
+                self.metrics.count(outcome)
+            if isinstance(outcome, Rejected):
+                _log_dead_letter(outcome)
+            record = to_record(one, outcome, self.output, self.dlq, on_refused=self._count_refused)
+            if record is not None:
+                sends.append(record)
         await deliver(sends, changelog)
 
-    async def _entities(self, accepted: list[Prepared]) -> list[Enrichment | BaseException]:
-        """Entities per article, extracted in a thread (the model itself in the NER processes,
-        `NEWSCLEAN_NER_PROCESSES`). When the batch fails, each article is tried alone so that one
-        bad article costs only itself; a broken process pool is no article's fault and stops
-        the worker instead (the batch stays uncommitted)."""
+    async def _entities(self, accepted: list[Prepared]) -> list[Enrichment | Exception]:
+        """`enrich_each` in a thread (the model itself in the NER processes,
+        `NEWSCLEAN_NER_PROCESSES`); a broken process pool stops the worker (the batch stays
+        uncommitted)."""
         loop = asyncio.get_running_loop()
         with self.metrics.ner_seconds.time():
-            try:
-                return await loop.run_in_executor(self.ner_pool, enrich, self.extractor, accepted)
-            except BrokenExecutor:
-                raise
-            except Exception:
-                found: list[Enrichment | BaseException] = []
-                for one in accepted:
-                    try:
-                        found.extend(await loop.run_in_executor(self.ner_pool, enrich, self.extractor, [one]))
-                    except BrokenExecutor:
-                        raise
-                    except Exception as exc:
-                        found.append(exc)
-                return found
+            return await loop.run_in_executor(self.ner_pool, enrich_each, self.extractor, accepted)
 
-    def _finish(self, prepared: Prepared, enrichment: Enrichment | BaseException, message: Any) -> Processed | Rejected:
-        limits = self.settings.pipeline.limits
-        try:
-            if isinstance(enrichment, BaseException):
-                raise enrichment
-            return finish(prepared, enrichment)
-        except Exception as exc:
-            return rejection(message.value or b"", exc, limits, prepared.origin, message.key)
+    def _dead_letter(self, rejected: Rejected) -> Outgoing:
+        self.metrics.count(rejected)
+        _log_dead_letter(rejected)
+        return dead_letter_record(rejected, self.dlq)
 
-    def _envelope(self, processed: Processed, message: Any) -> Outgoing:
-        raw = message.value or b""
-        origin = processed.envelope["pipeline"]["input"]
-        value = orjson.dumps(processed.envelope)
-        return Outgoing(
-            self.output,
-            key=processed.key,
-            value=value,
-            timestamp=processed.timestamp_ms / 1000,
-            instead=lambda exc: self._dead_letter(raw, refused("the envelope", len(value), exc, "output_too_large"), origin, message.key),
-        )
+    def _refused_article(self, raw: bytes, origin: Origin, key: bytes | None) -> Callable[[BaseException], Outgoing]:
+        return lambda exc: self._dead_letter(refusal(raw, "the article", len(raw), exc, origin, key))
 
-    def _tombstone(self, message: Any) -> Outgoing:
-        """The output tombstone, stamped with its input record's time (route passed it on)."""
-        moment = input_time(message)
-        return Outgoing(self.output, key=message.key, value=None, timestamp=moment.timestamp() if moment else None)
-
-    def _rejected(self, rejected: Rejected) -> Outgoing:
-        record = rejected.record
-        origin = record["input"]
-        log.warning("dead-lettered %s:%s@%s: %s: %s", origin.get("topic"), origin.get("partition"), origin.get("offset"),
-                    rejected.reason, record["detail"][:300])
-        return Outgoing(self.dlq, key=None, value=orjson.dumps(record), instead=lambda exc: excerpt(self.dlq, record, exc))
-
-    def _dead_letter(self, raw: bytes, reason: tuple[str, str], origin: Origin, key: bytes | None) -> Outgoing:
-        self.metrics.dead_lettered.labels(reason[0]).inc()
-        return self._rejected(Rejected(reason[0], dead_letter(raw, *reason, origin, now(), key)))
+    def _count_refused(self, rejected: Rejected) -> None:
+        self.metrics.count(rejected)
+        _log_dead_letter(rejected)
 
 
-def excerpt(dlq: faust.TopicT, record: dict[str, Any], exc: BaseException) -> Outgoing:
-    """A dead letter too large for the dead-letter topic: keep the start of the original; the whole
-    message stays on its input topic at the offset the record names."""
-    original = base64.b64decode(record["original"])
-    shorter = {**record, "original": base64.b64encode(original[:DLQ_EXCERPT_BYTES]).decode("ascii"),
-               "detail": f"{record['detail']} [original truncated to {DLQ_EXCERPT_BYTES} of {len(original)} bytes: "
-                         f"the dead-letter topic refused the whole record ({exc!r})]"}
-    return Outgoing(dlq, key=None, value=orjson.dumps(shorter))
+def _log_dead_letter(rejected: Rejected) -> None:
+    origin = rejected.record["input"]
+    log.warning("dead-lettered %s:%s@%s: %s: %s", origin.get("topic"), origin.get("partition"), origin.get("offset"),
+                rejected.reason, rejected.record["detail"][:300], extra={**origin, "reason": rejected.reason})
+
+
+def _ms(moment: datetime) -> int:
+    return round(moment.timestamp() * 1000)

@@ -1,4 +1,10 @@
-"""What `route` and `feed` tell the later stages in record headers, and reading it back."""
+"""What `route` and `feed` tell the later stages in record headers, and reading it back.
+
+The origin (input topic, partition, offset) and the input record's time travel as headers from
+`route` to `clean`: those stages see different records (of different topics), so this one
+encode/decode is what remains of the origin's round trip; within a stage it stays an `Origin`.
+The input time is written in seconds (Faust's record time unit; older workers' records read
+the same) and read into the batch path's milliseconds here."""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from streams.batch import Incoming
 from streams.core.envelope import Origin
 from streams.core.feedwide import NO_FINDINGS, FeedFindings
 
@@ -49,3 +56,17 @@ def origin_of(message: Any) -> Origin:
         if name == ORIGIN_HEADER:
             return Origin(**orjson.loads(value))
     return Origin(topic=message.topic, partition=message.partition, offset=message.offset)
+
+
+def routed(origin: Origin, message: Any, checked: bool) -> list[tuple[str, bytes]]:
+    """The headers `route` puts on what it passes on."""
+    headers = [(ORIGIN_HEADER, orjson.dumps(origin)), (INPUT_TIME_HEADER, str(message.timestamp or "").encode())]
+    return headers + [(CHECKED_HEADER, b"1")] if checked else headers
+
+
+def incoming(message: Any) -> Incoming:
+    """A by-source record as the batch path's input (`handle`: the record, for its partition)."""
+    moment = input_time(message)
+    return Incoming(message.value, message.key, origin_of(message), moment,
+                    timestamp_ms=None if moment is None else round(moment.timestamp() * 1000),
+                    checked=is_checked(message), findings=findings_of(message), handle=message)

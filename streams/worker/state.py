@@ -3,7 +3,8 @@
 The table (changelogged, compacted) holds only the log records of `streams.core.state_log`;
 the state the core decides on (`TableState.index`) is derived from them: after each recovery
 Faust runs on a rebalance (or at start), it is rebuilt from the records of the partitions this
-worker holds; the records of revoked partitions leave the table with it.
+worker holds; the records of revoked partitions leave the table with it. `TableBatch` is the
+batch path's `FeedState` over it (`streams.batch`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 
 import faust
 
+from streams.batch import Incoming
 from streams.core.settings import PipelineSettings
 from streams.core.state_log import StateLog, is_record_key, rebuild
 
@@ -97,6 +99,23 @@ class TableStore:
             writes.pop((partition, key), None)  # to the end: the place of the last write
             writes[(partition, key)] = value
         self.pending.clear()
+
+
+class TableBatch:
+    """`streams.batch.FeedState` over a table's state for one batch: a `TableStore` per article,
+    its writes kept in `writes` (for the changelog) at the partition of the record being processed."""
+
+    __slots__ = ("state", "writes")
+
+    def __init__(self, state: TableState, writes: dict[tuple[int, str], bytes | None]) -> None:
+        self.state = state
+        self.writes = writes
+
+    def begin(self, incoming: Incoming) -> TableStore:
+        return TableStore(self.state)
+
+    def keep(self, store: TableStore, incoming: Incoming) -> None:
+        store.apply(incoming.handle.partition, self.writes)
 
 
 async def send_changelog(state: TableState, writes: dict[tuple[int, str], bytes | None]) -> list[asyncio.Future]:

@@ -5,15 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.core.entities import (
-    TaggedSpan,
-    initials,
-    merge_entities,
-    ninjs_subjects,
-    repeat_mentions,
-    short_forms,
-    trim_span,
-)
+from streams.core.entities import initials, merge_entities, ninjs_subjects, repeat_mentions, short_forms
+from streams.core.spans import TaggedSpan, trim_span
 from streams.core.gazetteer import GazetteerEntry, build_gazetteer
 from streams.core.models import Entity, Mention
 from streams.schemas import validator

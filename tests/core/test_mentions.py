@@ -3,7 +3,8 @@
 import pytest
 
 from streams.core import rules
-from streams.core.entities import TaggedSpan, merge_entities
+from streams.core.entities import merge_entities
+from streams.core.spans import TaggedSpan
 from streams.core.mentions import ItemMetadata, refine, role_before, strip_role
 from streams.core.models import Mention
 

@@ -28,7 +28,10 @@ from aiokafka.structs import RecordMetadata
 
 from streams.dev import broker
 
-from .chaos import free_ports
+import orjson
+
+from tests.support.chaos import free_ports
+from tests.support.workers import comparable, keyed, make_pipeline
 
 HERE = Path(__file__).parent
 MAX_MESSAGE = 16 * 1024 * 1024  # the local broker's message.max.bytes
@@ -179,3 +182,43 @@ async def sasl_broker(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator
                             scram_user=found.scram_user, plain_user=found.plain_user)
     yield found
     await asyncio.to_thread(broker.stop, port, home=home)
+
+
+async def read_all(topic: str, wanted: set, bootstrap_servers: str) -> dict[tuple[str, str], dict]:
+    """Envelopes by (uri, version) once every wanted one has arrived; repeats must be identical."""
+    records = await read_records(
+        topic, lambda rs: wanted <= set(keyed(orjson.loads(r.value) for r in rs)), 90, "every article",
+        bootstrap_servers=bootstrap_servers,
+    )
+    envelopes = [comparable(orjson.loads(r.value)) for r in records]
+    first = keyed(envelopes)
+    for envelope in envelopes:
+        assert envelope == first[(envelope["article"]["uri"], envelope["article"]["version"])]
+    return first
+
+
+@pytest.fixture
+def pipelines(bootstrap_servers, new_topic, tmp_path):
+    """Pipelines (4-partition output, 1-partition dead letters) on a given input topic, by name."""
+    made = []
+
+    async def make(input_topic: str, name: str):
+        pipeline = make_pipeline(
+            bootstrap_servers, tmp_path / name, input_topic, await new_topic(4, "out"), await new_topic(1, "dlq")
+        )
+        made.append(pipeline)
+        return pipeline
+
+    yield make
+    for pipeline in made:
+        for worker in pipeline.workers:
+            worker.terminate()
+
+
+@pytest.fixture
+async def pipeline(bootstrap_servers, new_topic, tmp_path):
+    """One pipeline on fresh one-partition input, output and dead-letter topics, stopped after."""
+    made = make_pipeline(bootstrap_servers, tmp_path, await new_topic(1, "in"), await new_topic(1, "out"),
+                         await new_topic(1, "dlq"))
+    yield made
+    await made.stop_all()

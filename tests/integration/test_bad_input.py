@@ -22,9 +22,9 @@ from aiokafka.admin import NewTopic
 
 from streams.schemas import validator
 
-from .chaos import read_topic
-from .synthetic import START, article
-from .workers import Pipeline
+from tests.support.chaos import read_topic
+from tests.support.synthetic import START, article
+from tests.support.workers import Pipeline
 
 MiB = 1024 * 1024
 

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from .chaos import Chaos, ChaosPlan, PrivateBroker
+from tests.support.chaos import Chaos, ChaosPlan, PrivateBroker
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from aiokafka.admin import NewTopic
 from streams.config import Settings
 from streams.replay import ReplayRequest, replay
 
-from .codecs import stored_codecs
-from .workers import example_articles, make_pipeline
+from tests.support.codecs import stored_codecs
+from tests.support.workers import example_articles, make_pipeline
 
 CODECS = ["gzip", "snappy", "lz4", "zstd"]
 

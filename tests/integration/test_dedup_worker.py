@@ -3,61 +3,14 @@ survives a restart, event-time expiry on replayed old timestamps."""
 
 from __future__ import annotations
 
-import io
 from datetime import datetime, timedelta, timezone
 
 import orjson
-import pytest
-
-from streams.core.models import MemoryStore
-from streams.core.settings import PipelineSettings
-from streams.offline import clean_file
-
-from .conftest import read_records
-from .synthetic import SOURCES, article, feed
-from .workers import comparable, make_pipeline
 
 
-@pytest.fixture
-def pipelines(bootstrap_servers, new_topic, tmp_path):
-    made = []
-
-    async def make(input_topic: str, name: str):
-        pipeline = make_pipeline(
-            bootstrap_servers, tmp_path / name, input_topic, await new_topic(4, "out"), await new_topic(1, "dlq")
-        )
-        made.append(pipeline)
-        return pipeline
-
-    yield make
-    for pipeline in made:
-        for worker in pipeline.workers:
-            worker.terminate()
-
-
-def offline(raws: list[bytes], tmp_path) -> dict[tuple[str, str], dict]:
-    source = tmp_path / "feed.jsonl"
-    source.write_bytes(b"\n".join(raws))
-    out = io.BytesIO()
-    clean_file(str(source), out, None, PipelineSettings(), extractor=None, store=MemoryStore())
-    return keyed(orjson.loads(line) for line in out.getvalue().splitlines())
-
-
-def keyed(envelopes) -> dict[tuple[str, str], dict]:
-    return {(e["article"]["uri"], e["article"]["version"]): comparable(e) for e in envelopes}
-
-
-async def read_all(topic: str, wanted: set, bootstrap_servers: str) -> dict[tuple[str, str], dict]:
-    """Envelopes by (uri, version) once every wanted one has arrived; repeats must be identical."""
-    records = await read_records(
-        topic, lambda rs: wanted <= set(keyed(orjson.loads(r.value) for r in rs)), 90, "every article",
-        bootstrap_servers=bootstrap_servers,
-    )
-    envelopes = [comparable(orjson.loads(r.value)) for r in records]
-    first = keyed(envelopes)
-    for envelope in envelopes:
-        assert envelope == first[(envelope["article"]["uri"], envelope["article"]["version"])]
-    return first
+from .conftest import read_all
+from tests.support.synthetic import SOURCES, article, feed
+from tests.support.workers import keyed, offline
 
 
 def source_of(raw: bytes) -> bytes:

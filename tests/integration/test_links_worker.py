@@ -14,10 +14,11 @@ from streams.core.models import MemoryStore
 from streams.core.pipeline import process
 from streams.core.settings import PipelineSettings
 
-from .chaos import compact, read_topic
-from .synthetic import START, FeedItem, article, feed
-from .test_dedup_worker import offline, read_all  # noqa: F401  (fixture helpers, not tests)
-from .test_dedup_worker import pipelines  # noqa: F401  (the fixture)
+from tests.support.chaos import compact, read_topic
+from tests.support.synthetic import START, FeedItem, article, feed
+from tests.support.workers import offline
+
+from .conftest import read_all
 
 TAGLINE = "Distributed worldwide by the Continental Wire news service."
 SOURCES = ("Harbour Gazette", "Valley Courier", "Northern Ledger", "Coastline Wire", "Upland Echo")
@@ -76,7 +77,7 @@ def _item(uri: str, version: str, when: datetime, source: str, paragraphs: list[
     return FeedItem(uri, version, article(uri, version, when, source, "Headline", paragraphs))
 
 
-async def test_links_two_workers_give_the_links_and_removals_of_one(pipelines, new_topic, produce, bootstrap_servers, tmp_path):  # noqa: F811
+async def test_links_two_workers_give_the_links_and_removals_of_one(pipelines, new_topic, produce, bootstrap_servers, tmp_path):
     items = syndicated_feed(110, seed=17)
     assert min(_time(orjson.loads(i.raw)) for i in items) >= START
     # One input partition: the feed stage's order is the input order, whatever the workers.

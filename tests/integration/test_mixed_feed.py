@@ -6,11 +6,9 @@ key and status."""
 from __future__ import annotations
 
 import orjson
-import pytest
 
 from streams.schemas import validator
 
-from .workers import make_pipeline
 
 SOURCE = [{"role": "source", "value": "Mixed Desk"}]
 V1 = {"uri": "urn:mixed:v1", "headline": "Ferry strike ends", "versioncreated": "2024-03-01T06:00:00+0000",
@@ -39,15 +37,7 @@ EXPECTED = [  # (uri, status, input_version)
     ("urn:mixed:pic", "passed", "3.1"), ("urn:mixed:event", "passed", "3.0"), ("urn:mixed:v31", "passed", "3.1"),
     ("urn:mixed:de", "cleaned", "3.1"), ("urn:mixed:untimed", "cleaned", "3.1"),
 ]
-PARTITIONS = 4  # the by-source topic's (tests/integration/workers.py): each forwards a tombstone once
-
-
-@pytest.fixture
-async def pipeline(bootstrap_servers, new_topic, tmp_path):
-    made = make_pipeline(bootstrap_servers, tmp_path, await new_topic(1, "mixed-in"), await new_topic(1, "mixed-out"),
-                         await new_topic(1, "mixed-dlq"))
-    yield made
-    await made.stop_all()
+PARTITIONS = 4  # the by-source topic's (tests/support/workers.py): each forwards a tombstone once
 
 
 async def test_mixed_feed_every_message_is_accounted_for(pipeline, produce, consume):

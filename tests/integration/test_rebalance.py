@@ -16,8 +16,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from .conftest import read_records
-from .synthetic import feed
-from .workers import comparable, make_pipeline
+from tests.support.synthetic import feed
+from tests.support.workers import comparable, make_pipeline
 
 BACKLOG = 3000
 

@@ -25,7 +25,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from streams.config import Settings, from_env
 from streams.replay import ReplayRequest, replay
 
-from .workers import comparable, example_articles, make_pipeline
+from tests.support.workers import comparable, example_articles, make_pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
 DAY0 = datetime(2019, 2, 1, 6, 0, tzinfo=timezone.utc)

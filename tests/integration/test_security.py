@@ -26,9 +26,9 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from streams.dev import broker
 from streams.dev.process import WorkerProcess
 
-from .chaos import Tail, free_ports
-from .synthetic import START, article
-from .workers import Pipeline, make_pipeline
+from tests.support.chaos import Tail, free_ports
+from tests.support.synthetic import START, article
+from tests.support.workers import Pipeline, make_pipeline
 
 
 async def _sasl_pipeline(sasl_broker, tmp_path, mechanism: str, user: tuple[str, str]) -> Pipeline:

@@ -20,9 +20,9 @@ from aiokafka import AIOKafkaProducer
 
 from streams.dev.process import WorkerProcess
 
-from .chaos import Tail, read_topic
-from .synthetic import feed
-from .workers import make_pipeline
+from tests.support.chaos import Tail, read_topic
+from tests.support.synthetic import feed
+from tests.support.workers import make_pipeline
 
 
 @pytest.fixture
@@ -121,7 +121,7 @@ async def test_shutdown_crashed_agent_stops_the_worker_and_keeps_its_batch_uncom
     for item in items:
         await producer.send(pipeline.input_topic, item.raw)
     await producer.flush()
-    crashing = _start(pipeline, "faulty", [sys.executable, "-m", "tests.integration.faulty_worker"])
+    crashing = _start(pipeline, "faulty", [sys.executable, "-m", "tests.support.faulty_worker"])
     status = await asyncio.to_thread(crashing.wait, 120)
     log = crashing.log_path.read_text(errors="replace")
     assert status == 70, log[-3000:]
@@ -145,7 +145,7 @@ async def test_shutdown_a_message_lost_on_the_way_is_read_again_not_committed_ov
         await producer.send(pipeline.input_topic, item.raw)
     await producer.flush()
     pipeline.extra.update(NEWSCLEAN_PARTITIONS=str(partitions), DROP_OFFSET=str(dropped))
-    worker = _start(pipeline, "dropping", [sys.executable, "-m", "tests.integration.dropping_worker"])
+    worker = _start(pipeline, "dropping", [sys.executable, "-m", "tests.support.dropping_worker"])
     async with Tail(pipeline.bootstrap, pipeline.output_topic) as output:
         seen = await _until(output, lambda seen: len(_keys(seen)) >= len(items))
     log = worker.log_path.read_text(errors="replace")

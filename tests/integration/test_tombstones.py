@@ -7,13 +7,12 @@ from __future__ import annotations
 import uuid
 
 import orjson
-import pytest
 from aiokafka import AIOKafkaProducer
 
 from streams.config import Settings
 from streams.replay import ReplayRequest, replay
 
-from .workers import example_articles, make_pipeline
+from tests.support.workers import example_articles
 
 
 def _feed() -> tuple[list[tuple[bytes | None, bytes | None, None]], bytes, bytes]:
@@ -42,14 +41,6 @@ def _last_per_key(records) -> dict[bytes, bytes | None]:
     for record in records:
         last[record.key] = record.value
     return last
-
-
-@pytest.fixture
-async def pipeline(bootstrap_servers, new_topic, tmp_path):
-    made = make_pipeline(bootstrap_servers, tmp_path, await new_topic(1, "in"), await new_topic(1, "out"),
-                         await new_topic(1, "dlq"))
-    yield made
-    await made.stop_all()
 
 
 async def test_tombstones_worker_forwards_a_tombstone_after_the_article_it_deletes(pipeline, bootstrap_servers, consume):

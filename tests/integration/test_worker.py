@@ -14,7 +14,7 @@ from streams.core.settings import PipelineSettings
 from streams.offline import clean_file
 from streams.schemas import validator
 
-from .workers import comparable, example_articles, make_pipeline
+from tests.support.workers import comparable, example_articles, make_pipeline
 
 
 @pytest.fixture

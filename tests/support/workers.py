@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +11,10 @@ from typing import Callable
 
 import orjson
 
+from streams.core.models import MemoryStore
+from streams.core.settings import PipelineSettings
 from streams.dev.process import WorkerProcess
+from streams.offline import clean_file
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -68,3 +72,16 @@ def comparable(envelope: dict) -> dict:
 
 def by_uri(records: list, decode: Callable = orjson.loads) -> dict[str, dict]:
     return {decode(r.value)["article"]["uri"]: decode(r.value) for r in records}
+
+
+def offline(raws: list[bytes], tmp_path) -> dict[tuple[str, str], dict]:
+    """The offline mode's envelopes for `raws`, by (uri, version), as `comparable`."""
+    source = tmp_path / "feed.jsonl"
+    source.write_bytes(b"\n".join(raws))
+    out = io.BytesIO()
+    clean_file(str(source), out, None, PipelineSettings(), extractor=None, store=MemoryStore())
+    return keyed(orjson.loads(line) for line in out.getvalue().splitlines())
+
+
+def keyed(envelopes) -> dict[tuple[str, str], dict]:
+    return {(e["article"]["uri"], e["article"]["version"]): comparable(e) for e in envelopes}

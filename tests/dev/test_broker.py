@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.dev import broker
+from streams.dev import broker, kafka_jars
 from streams.dev.broker import BrokerError, BrokerSettings
 
 
@@ -105,15 +105,15 @@ def test_broker_log4j_writes_to_the_file_only(tmp_path):
 
 def test_broker_pom_lists_kafka_and_a_log4j2_runtime():
     ns = {"m": "http://maven.apache.org/POM/4.0.0"}
-    deps = ET.fromstring(broker.render_pom()).findall("m:dependencies/m:dependency", ns)
+    deps = ET.fromstring(kafka_jars.render_pom()).findall("m:dependencies/m:dependency", ns)
 
     coords = {(d.find("m:groupId", ns).text, d.find("m:artifactId", ns).text, d.find("m:version", ns).text)
               for d in deps}
 
-    assert ("org.apache.kafka", "kafka_2.13", broker.KAFKA_VERSION) in coords
-    assert broker.KAFKA_VERSION.startswith("4.")
+    assert ("org.apache.kafka", "kafka_2.13", kafka_jars.KAFKA_VERSION) in coords
+    assert kafka_jars.KAFKA_VERSION.startswith("4.")
     assert {a for g, a, v in coords if g == "org.apache.logging.log4j"} == {"log4j-api", "log4j-core",
-                                                                            broker.SLF4J_BRIDGE}
+                                                                            kafka_jars.SLF4J_BRIDGE}
 
 
 def test_broker_random_cluster_id_is_a_kafka_uuid():
@@ -156,20 +156,20 @@ def test_broker_fetch_shows_the_last_lines_of_a_failing_mvn(tmp_path, path_with)
 def test_broker_fetch_is_a_no_op_when_the_jars_are_there(tmp_path, path_with):
     lib = tmp_path / "kafka" / "lib"
     lib.mkdir(parents=True)
-    for name in broker.REQUIRED_JARS:
+    for name in kafka_jars.REQUIRED_JARS:
         (lib / name).touch()
     path_with()  # neither java nor mvn: any attempt to fetch would fail
 
     assert broker.fetch_jars(tmp_path / "kafka") is False
 
 
-@pytest.mark.parametrize("dropped", broker.REQUIRED_JARS)
+@pytest.mark.parametrize("dropped", kafka_jars.REQUIRED_JARS)
 def test_broker_jars_present_needs_every_required_jar(tmp_path, dropped):
-    for name in broker.REQUIRED_JARS:
+    for name in kafka_jars.REQUIRED_JARS:
         if name != dropped:
             (tmp_path / name).touch()
 
-    assert not broker.jars_present(tmp_path)
+    assert not kafka_jars.jars_present(tmp_path)
 
 
 def test_broker_format_refuses_data_formatted_with_other_settings(tmp_path):

@@ -3,7 +3,7 @@ streams.kafka.consumer): the first time offset DROP_OFFSET (default 3) of a by-s
 processed nor reported delivered. For the test that such a hole is never committed over and
 that the partition is read again from it. The fault lives here, in the test tree.
 
-    python -m tests.integration.dropping_worker   (configured by NEWSCLEAN_* like `newsclean worker`)
+    python -m tests.support.dropping_worker   (configured by NEWSCLEAN_* like `newsclean worker`)
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from streams.nlp.extractor import EntityExtractor, load_extractor
 from streams.nlp.model import EXCLUDED, ModelMissing
 from streams.nlp.settings import NerSettings
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 # Our own wire-style article: a shouted headline, a dateline, a surname, an acronym.
 HEADLINE = "FOOTBALL - KETTERING SIGN STRIKER PIETER VAN DER BERG"
@@ -45,16 +45,16 @@ def mention_texts(entities, field="body"):
 
 
 @pytest.mark.parametrize("processes", [0, 1])  # in this process, or reported by the NER process
-def test_nlp_missing_model_fails_at_load_with_install_hint(processes):
+def test_extractor_missing_model_fails_at_load_with_install_hint(processes):
     with pytest.raises(ModelMissing, match=r"'en_core_web_nope'.*requirements/model\.txt"):
         load_extractor(NerSettings(model="en_core_web_nope", processes=processes))
 
 
-def test_nlp_loads_ner_only(extractor):
+def test_extractor_loads_ner_only(extractor):
     assert extractor.nlp.pipe_names == ["newsclean_dash_boundaries", "entity_ruler", "ner"]
 
 
-def test_nlp_ner_alone_tags_like_the_full_pipeline():
+def test_extractor_ner_alone_tags_like_the_full_pipeline():
     full = spacy.load(NerSettings().model)
     alone = spacy.load(NerSettings().model, exclude=list(EXCLUDED))
     assert alone.pipe_names == ["ner"]
@@ -64,7 +64,7 @@ def test_nlp_ner_alone_tags_like_the_full_pipeline():
         ]
 
 
-def test_nlp_mentions_index_headline_and_joined_body(extractor):
+def test_extractor_mentions_index_headline_and_joined_body(extractor):
     body = "\n\n".join(PARAGRAPHS)
     entities = extractor.extract(HEADLINE, PARAGRAPHS)
     assert entities
@@ -73,7 +73,7 @@ def test_nlp_mentions_index_headline_and_joined_body(extractor):
             assert (HEADLINE if m.field == "headline" else body)[m.start:m.end] == m.text
 
 
-def test_nlp_extract_merges_and_recovers_wire_copy(extractor):
+def test_extractor_extract_merges_and_recovers_wire_copy(extractor):
     entities = {e.name: e for e in extractor.extract(HEADLINE, PARAGRAPHS)}
     berg = entities["Pieter van der Berg"]
     assert berg.type == "PERSON"
@@ -84,7 +84,7 @@ def test_nlp_extract_merges_and_recovers_wire_copy(extractor):
     assert not [e for e in entities.values() if e.type in {"DATE", "CARDINAL"}]
 
 
-def test_nlp_seed_article_entities(extractor):
+def test_extractor_seed_article_entities(extractor):
     seed = json.loads((EXAMPLES / "seed-article.json").read_text())
     paragraphs = seed["bodies"][0]["value"].split("\n\n")[:11]  # the body once, without its reprint
     entities = extractor.extract(seed["headlines"][0]["value"], paragraphs)
@@ -103,7 +103,7 @@ def test_nlp_seed_article_entities(extractor):
     assert by_name["Iraqi"].uri == "https://sws.geonames.org/99237/"  # NORP -> its country
 
 
-def test_nlp_demo_feed_has_no_outlet_as_person_and_no_title_in_a_name(extractor):
+def test_extractor_demo_feed_has_no_outlet_as_person_and_no_title_in_a_name(extractor):
     from streams.core.mentions import ROLE_HEADS
     from streams.core.models import MemoryStore
     from streams.core.pipeline import process
@@ -124,14 +124,14 @@ def test_nlp_demo_feed_has_no_outlet_as_person_and_no_title_in_a_name(extractor)
     assert gazette and {ent["type"] for ent in gazette} == {"ORG"}
 
 
-def test_nlp_gazetteer_finds_names_the_model_misses(extractor):
+def test_extractor_gazetteer_finds_names_the_model_misses(extractor):
     entities = extractor.extract("Daesh claims attack", ["ISIL fighters and ISIS supporters fled."])
     [entity] = [e for e in entities if e.uri]
     assert (entity.name, entity.type) == ("Islamic State", "ORG")
     assert {m.text for m in entity.mentions} == {"Daesh", "ISIL", "ISIS"}
 
 
-def test_nlp_user_gazetteer_extends_the_shipped_one(tmp_path):
+def test_extractor_user_gazetteer_extends_the_shipped_one(tmp_path):
     path = tmp_path / "mine.jsonl"
     path.write_text(json.dumps({"label": "ORG", "pattern": "Zyxo", "id": "Q424242", "name": "Zyxo Holdings"}) + "\n")
     extractor = load_extractor(NerSettings(gazetteer=str(path)))
@@ -142,7 +142,7 @@ def test_nlp_user_gazetteer_extends_the_shipped_one(tmp_path):
 
 
 @pytest.mark.parametrize(("content", "message"), [(None, "cannot read gazetteer"), ("{oops\n", ":1: not JSON")])
-def test_nlp_bad_user_gazetteer_fails_at_load(tmp_path, content, message):
+def test_extractor_bad_user_gazetteer_fails_at_load(tmp_path, content, message):
     path = tmp_path / "bad.jsonl"
     if content is not None:
         path.write_text(content)
@@ -150,7 +150,7 @@ def test_nlp_bad_user_gazetteer_fails_at_load(tmp_path, content, message):
         load_extractor(NerSettings(gazetteer=str(path)))
 
 
-def test_nlp_cache_does_not_change_results(extractor):
+def test_extractor_cache_does_not_change_results(extractor):
     items = [(HEADLINE, PARAGRAPHS), ("Whitfield stays", PARAGRAPHS[2:]), (HEADLINE, PARAGRAPHS)]
     uncached = EntityExtractor(extractor.nlp, extractor.gazetteer, replace(extractor.settings, cache_size=0))
     cached = EntityExtractor(extractor.nlp, extractor.gazetteer, replace(extractor.settings, cache_size=3))
@@ -161,7 +161,7 @@ def test_nlp_cache_does_not_change_results(extractor):
     assert [uncached.extract(h, p) for h, p in items] == expected
 
 
-def test_nlp_extract_handles_empty_input(extractor):
+def test_extractor_extract_handles_empty_input(extractor):
     assert extractor.extract("", []) == []
     assert extractor.extract_many([]) == []
     assert extractor.extract("  ", ["", "   "]) == []

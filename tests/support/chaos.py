@@ -43,7 +43,7 @@ from streams.core.pipeline import Processed, process
 from streams.core.settings import PipelineSettings
 from streams.dev.process import WorkerProcess
 
-from .synthetic import feed
+from tests.support.synthetic import feed
 
 INVALID = (b"\xff\xfe not utf-8", b"{not json", b"[1, 2, 3]", b'{"uri": "urn:x", "bodies": "no list"}')
 

@@ -10,7 +10,7 @@ from streams.nlp.extractor import load_extractor
 from streams.nlp.settings import NerSettings
 from streams.nlp.pool import split
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def articles() -> list[tuple[str, list[str]]]:
@@ -84,14 +84,14 @@ def test_pool_restarts_after_a_child_dies(in_thread):
     ([0, 0, 0], 2, [[0, 0, 0]]),
     ([3, 3, 3], 1, [[3, 3, 3]]),
 ])
-def test_split_keeps_order_and_balances_length(lengths, parts, expected):
+def test_pool_split_keeps_order_and_balances_length(lengths, parts, expected):
     texts = ["x" * n for n in lengths]
     chunks = split(texts, parts)
     assert [[len(t) for t in chunk] for chunk in chunks] == expected
     assert [t for chunk in chunks for t in chunk] == texts
 
 
-def test_processes_setting_is_read_and_checked():
+def test_pool_processes_setting_is_read_and_checked():
     from streams.config import ConfigError, from_env
 
     assert from_env({"NEWSCLEAN_NER_PROCESSES": "0"}).ner.processes == 0

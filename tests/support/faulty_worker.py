@@ -2,7 +2,7 @@
 (as a Kafka send that fails for good would): for the test that an agent crash stops the
 process. The fault is injected here, in the test tree; the worker code has no test hook.
 
-    python -m tests.integration.faulty_worker   (configured by NEWSCLEAN_* like `newsclean worker`)
+    python -m tests.support.faulty_worker   (configured by NEWSCLEAN_* like `newsclean worker`)
 """
 
 from __future__ import annotations

@@ -1,0 +1,256 @@
+"""The one batch path of the worker's `clean` agent, the replay and the offline mode. They differ
+only in how they consume, send and commit; what happens to each message is decided here:
+
+1. `decide`: one message -> its outcome, in stream order, on the thread that owns the feed
+   state: a tombstone (null value), an article prepared for output (`Prepared`), a valid item
+   passed without cleaning (`Passed`) or skipped (`Skipped`), or a dead letter (`Rejected`) — for
+   invalid input, an article over `max_article_seconds`, or an internal error. The feed state
+   keeps an article's writes only if it went through (`FeedState`);
+2. `enrich_each`: entities for the batch's prepared articles; when the batch fails, each article
+   alone, so one bad article costs only itself (a broken process pool stops the caller);
+3. `conclude`: each prepared article's envelope, or its dead letter when finishing failed;
+4. `to_record`: the record the outcome produces (`Outgoing`): envelope, tombstone, dead letter
+   or nothing, each with the dead letter to send instead if Kafka refuses it as too large.
+
+`Tally` counts what was sent. (`streams.core.pipeline.process` chains the core's three steps
+without this path's guards — no deadline, no per-article fallback —: it is the pure reference
+the core's tests and the chaos check compare against, not a fourth way to run the pipeline.) Times are Unix milliseconds throughout (`Outgoing.timestamp_ms`);
+the Faust send (seconds) converts at `streams.kafka.delivery`."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import BrokenExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+import orjson
+
+from streams.core.envelope import Origin
+from streams.core.feedwide import FeedFindings
+from streams.core.models import SeenStore
+from streams.core.pipeline import (
+    Enrichment,
+    Extractor,
+    Passed,
+    Prepared,
+    Processed,
+    Rejected,
+    Skipped,
+    enrich,
+    finish,
+    prepare,
+)
+from streams.core.settings import Limits, PipelineSettings
+from streams.core.tombstone import Tombstone, tombstone
+from streams.dead_letters import excerpt, now, refusal, rejection
+from streams.deadline import Deadline
+
+REASONS = ("repeat", "near_repeat", "boilerplate")  # the envelope's removal counts
+Decided = Prepared | Processed | Skipped | Rejected | Tombstone
+Final = Processed | Skipped | Rejected | Tombstone
+Kind = Literal["envelope", "passed", "tombstone", "dead_letter", "article"]
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One consumed message, as the batch path needs it, whatever it was read from."""
+
+    value: bytes | None  # None: a tombstone (a null Kafka value); b"" is a broken message
+    key: bytes | None
+    origin: Origin  # where it was read: topic/partition/offset, or file/line
+    fallback_time: datetime | None = None  # the event time of an item without a time field
+    fallback_source: str = "record_timestamp"  # what `fallback_time` is (the envelope says)
+    timestamp_ms: int | None = None  # the input record's time: a tombstone's output time
+    checked: bool = False  # already decoded and validated upstream (the worker's route agent)
+    findings: FeedFindings | None = None  # the feed stage's, when it ran upstream; None: here
+    handle: Any = None  # the shell's own record, handed back to `FeedState.keep`
+
+
+class FeedState(Protocol):
+    """The feed state, one article's writes at a time: `begin` opens them, `keep` applies them
+    once the article went through; an article that fails half way leaves no trace."""
+
+    def begin(self, incoming: Incoming) -> SeenStore: ...
+
+    def keep(self, writes: SeenStore, incoming: Incoming) -> None: ...
+
+
+class ArticleWrites:
+    """One article's writes over a store (`SeenStore`), applied by `commit` only once the article
+    went through: the replay's and the offline mode's transaction (the worker's is
+    `streams.worker.state.TableStore`)."""
+
+    __slots__ = ("base", "pending")
+
+    def __init__(self, base: SeenStore) -> None:
+        self.base = base
+        self.pending: dict[str, bytes | None] = {}  # None: delete
+
+    def get(self, key: str) -> bytes | None:
+        return self.pending[key] if key in self.pending else self.base.get(key)
+
+    def set(self, key: str, value: bytes) -> None:
+        self.pending[key] = value
+
+    def delete(self, key: str) -> None:
+        self.pending[key] = None
+
+    def commit(self) -> None:
+        for key, value in self.pending.items():
+            if value is None:
+                self.base.delete(key)
+            else:
+                self.base.set(key, value)
+        self.pending.clear()
+
+
+class StoreState:
+    """`FeedState` over one store, an `ArticleWrites` per article (replay, offline mode)."""
+
+    __slots__ = ("store",)
+
+    def __init__(self, store: SeenStore) -> None:
+        self.store = store
+
+    def begin(self, incoming: Incoming) -> ArticleWrites:
+        return ArticleWrites(self.store)
+
+    def keep(self, writes: ArticleWrites, incoming: Incoming) -> None:
+        writes.commit()
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One record to produce, and what to send instead if Kafka refuses it as too large."""
+
+    topic: Any  # the worker's Faust topic, the replay's topic name, the offline mode's file
+    key: bytes | None
+    value: bytes | None  # None: a tombstone
+    kind: Kind
+    timestamp_ms: int | None = None  # None: the send time
+    headers: Sequence[tuple[str, bytes]] | None = None
+    partition: int | None = None  # None: by the key
+    counts: Mapping[str, int] | None = None  # an envelope's removal counts
+    instead: Callable[[BaseException], Outgoing] | None = None
+
+
+def decide(incoming: Incoming, state: FeedState, settings: PipelineSettings, priming: bool = False) -> Decided:
+    """The outcome of one message (see the module's docstring). `priming`: feed history into the
+    state only (warm start)."""
+    origin, key = incoming.origin, incoming.key
+    if incoming.value is None:
+        return tombstone(key, incoming.timestamp_ms, origin, now())
+    raw, limits = incoming.value, settings.limits
+    writes = state.begin(incoming)
+    try:
+        with Deadline(limits.max_article_seconds):
+            outcome = prepare(raw, origin, writes, settings, incoming.fallback_time, key, priming=priming,
+                              checked=incoming.checked, fallback_source=incoming.fallback_source,
+                              findings=incoming.findings)
+    except Exception as exc:
+        outcome = rejection(raw, exc, limits, origin, key)
+    if isinstance(outcome, Prepared):
+        state.keep(writes, incoming)
+    return outcome
+
+
+def enrich_each(extractor: Extractor | None, prepared: Sequence[Prepared]) -> list[Enrichment | Exception]:
+    """Entities per prepared article (pure CPU: the worker and the replay run it in a thread).
+    When the batch fails, each article is tried alone and a failing one gets its exception; a
+    broken process pool is no article's fault and propagates."""
+    try:
+        return list(enrich(extractor, prepared))
+    except BrokenExecutor:
+        raise
+    except Exception:
+        found: list[Enrichment | Exception] = []
+        for one in prepared:
+            try:
+                found.extend(enrich(extractor, [one]))
+            except BrokenExecutor:
+                raise
+            except Exception as exc:
+                found.append(exc)
+        return found
+
+
+def conclude(incomings: Sequence[Incoming], decided: Sequence[Decided], enrichments: Sequence[Enrichment | Exception],
+             limits: Limits) -> list[Final]:
+    """Each prepared article finished with its enrichment (in order); the other outcomes as they are."""
+    found = iter(enrichments)
+    final: list[Final] = []
+    for incoming, outcome in zip(incomings, decided):
+        if isinstance(outcome, Prepared):
+            enrichment = next(found)
+            try:
+                if isinstance(enrichment, Exception):
+                    raise enrichment
+                outcome = finish(outcome, enrichment)
+            except Exception as exc:
+                outcome = rejection(incoming.value or b"", exc, limits, incoming.origin, incoming.key)
+        final.append(outcome)
+    return final
+
+
+def prepared_of(decided: Sequence[Decided]) -> list[Prepared]:
+    return [outcome for outcome in decided if isinstance(outcome, Prepared)]
+
+
+def to_record(incoming: Incoming, outcome: Final, output: Any, dlq: Any,
+              on_refused: Callable[[Rejected], None] | None = None) -> Outgoing | None:
+    """The record `outcome` produces on `output` or `dlq` (None for a skipped item). An envelope
+    Kafka refuses as too large becomes its dead letter (`on_refused` hears of it)."""
+    if isinstance(outcome, Tombstone):
+        return Outgoing(output, outcome.key, None, "tombstone", outcome.timestamp_ms)
+    if isinstance(outcome, Rejected):
+        return dead_letter_record(outcome, dlq)
+    if isinstance(outcome, Skipped):
+        return None
+    value = orjson.dumps(outcome.envelope)
+
+    def instead(exc: BaseException) -> Outgoing:
+        rejected = refusal(incoming.value or b"", "the envelope", len(value), exc, incoming.origin, incoming.key,
+                           "output_too_large")
+        if on_refused is not None:
+            on_refused(rejected)
+        return dead_letter_record(rejected, dlq)
+
+    kind: Kind = "passed" if isinstance(outcome, Passed) else "envelope"
+    return Outgoing(output, outcome.key, value, kind, outcome.timestamp_ms, counts=outcome.envelope.get("counts"),
+                    instead=instead)
+
+
+def dead_letter_record(rejected: Rejected, dlq: Any) -> Outgoing:
+    """A dead letter; too large for the dead-letter topic, it keeps only the start of the original."""
+    record = rejected.record
+    return Outgoing(dlq, None, orjson.dumps(record), "dead_letter",
+                    instead=lambda exc: Outgoing(dlq, None, orjson.dumps(excerpt(record, exc)), "dead_letter"))
+
+
+@dataclass(slots=True)
+class Tally:
+    """What a run sent, by kind, and the envelopes' removals."""
+
+    read: int = 0
+    written: int = 0  # envelopes, cleaned and passed, and tombstones
+    passed: int = 0
+    skipped: int = 0  # NEWSCLEAN_NON_TEXT=skip
+    dead_lettered: int = 0
+    tombstones: int = 0
+    removed: Counter = field(default_factory=lambda: Counter(dict.fromkeys(REASONS, 0)))
+
+    def count(self, sent: Outgoing | None) -> None:
+        """One outcome's record, as sent (None: a skipped item)."""
+        if sent is None:
+            self.skipped += 1
+        elif sent.kind == "dead_letter":
+            self.dead_lettered += 1
+        elif sent.kind != "article":
+            self.written += 1
+            self.passed += sent.kind == "passed"
+            self.tombstones += sent.kind == "tombstone"
+            for reason in REASONS:
+                self.removed[reason] += (sent.counts or {}).get(reason, 0)

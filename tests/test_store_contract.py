@@ -1,0 +1,132 @@
+"""One contract for every feed-state store (`streams.core.models.SeenStore`): get/set/delete, and
+for the per-article transactions, commit and rollback. The core's rules (repeats, boilerplate,
+links) are tested on the memory store; this suite is what lets them hold on the others: the
+worker's table store (driven here with a stand-in for the Faust table), the replay's journal
+store and the per-article writes of the replay and the offline mode."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pytest
+
+from streams.batch import ArticleWrites
+from streams.core.models import MemoryStore
+from streams.replay.journal import JournalStore
+from streams.worker.state import TableStore
+
+
+class _Table:
+    """What `TableStore` reads of a Faust table: its local data (as `data`, or `index` for a
+    table whose state is rebuilt in memory from its log)."""
+
+    def __init__(self) -> None:
+        self.data: dict = {}
+        self.index = self.data
+
+
+class _Base:
+    """A store under test with what sits beneath it: `base` reads what a commit left there."""
+
+    def __init__(self, store: Any, base: Callable[[str], bytes | None], commit: Callable[[], None]) -> None:
+        self.store, self.base, self.commit = store, base, commit
+
+
+def _memory() -> _Base:
+    store = MemoryStore()
+    return _Base(store, store.get, lambda: None)
+
+
+def _journal() -> _Base:
+    store = JournalStore("w")
+    return _Base(store, store.get, lambda: None)
+
+
+def _article_writes() -> _Base:
+    base = MemoryStore()
+    writes = ArticleWrites(base)
+    return _Base(writes, base.get, writes.commit)
+
+
+def _table_store() -> _Base:
+    table = _Table()
+    store = TableStore(table)
+    changelog: dict = {}
+
+    def base(key: str) -> bytes | None:
+        for raw in (key, key.encode()):  # keyed by bytes or by str, as the table's layout has it
+            if raw in table.data:
+                return table.data[raw]
+        return None
+
+    return _Base(store, base, lambda: store.apply(0, changelog))
+
+
+STORES = {"memory": _memory, "journal": _journal, "article_writes": _article_writes, "table_store": _table_store}
+TRANSACTIONS = {"article_writes": _article_writes, "table_store": _table_store}
+
+
+@pytest.fixture(params=list(STORES))
+def made(request) -> _Base:
+    return STORES[request.param]()
+
+
+@pytest.fixture(params=list(TRANSACTIONS))
+def transaction(request) -> _Base:
+    return TRANSACTIONS[request.param]()
+
+
+def test_store_contract_missing_key_reads_none(made):
+    assert made.store.get("never-written") is None
+
+
+def test_store_contract_set_then_get_returns_the_same_bytes(made):
+    made.store.set("a", b"\x00\xffvalue")
+    made.store.set("b", b"other")
+    assert (made.store.get("a"), made.store.get("b")) == (b"\x00\xffvalue", b"other")
+
+
+def test_store_contract_last_write_wins(made):
+    made.store.set("a", b"1")
+    made.store.set("a", b"2")
+    assert made.store.get("a") == b"2"
+
+
+def test_store_contract_delete_removes_only_that_key(made):
+    made.store.set("a", b"1")
+    made.store.set("b", b"2")
+    made.store.delete("a")
+    assert (made.store.get("a"), made.store.get("b")) == (None, b"2")
+
+
+def test_store_contract_delete_of_a_missing_key_is_harmless(made):
+    made.store.delete("never-written")
+    assert made.store.get("never-written") is None
+    made.store.set("never-written", b"now")
+    assert made.store.get("never-written") == b"now"
+
+
+def test_store_contract_committed_state_is_what_was_read(made):
+    made.store.set("a", b"1")
+    made.store.set("b", b"2")
+    made.store.delete("b")
+    made.commit()
+    assert (made.base("a"), made.base("b")) == (b"1", None)
+
+
+def test_store_contract_transaction_writes_are_invisible_below_until_commit(transaction):
+    transaction.store.set("a", b"1")
+    assert transaction.store.get("a") == b"1" and transaction.base("a") is None
+    transaction.commit()
+    assert transaction.base("a") == b"1"
+
+
+def test_store_contract_transaction_not_committed_leaves_no_trace(transaction):
+    transaction.store.set("a", b"1")
+    transaction.commit()
+    transaction.store.set("a", b"2")
+    transaction.store.set("b", b"3")
+    transaction.store.delete("a")
+    assert transaction.store.get("a") is None  # the transaction sees its own delete
+    # rollback: the article failed, its store is dropped without a commit
+    assert (transaction.base("a"), transaction.base("b")) == (b"1", None)
