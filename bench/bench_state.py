@@ -25,35 +25,7 @@ from bench.bench_dedup import START, articles  # noqa: E402
 from streams.core.dedup import DedupSettings, deduplicate  # noqa: E402
 from streams.core.feedwide import FeedSettings, observe  # noqa: E402
 from streams.core.models import Article  # noqa: E402
-from streams.core.state_log import StateLog, rebuild  # noqa: E402
-
-
-class Transaction:
-    """One article's writes, applied to the index and coalesced per batch as `TableStore` does."""
-
-    __slots__ = ("index", "pending")
-
-    def __init__(self, index: dict[str, bytes]) -> None:
-        self.index, self.pending = index, {}
-
-    def get(self, key):
-        return self.pending[key] if key in self.pending else self.index.get(key)
-
-    def set(self, key, value):
-        self.pending[key] = value
-
-    def delete(self, key):
-        self.pending[key] = None
-
-    def apply(self, writes: dict[str, bytes | None]) -> None:
-        for key, value in self.pending.items():
-            if value is None:
-                if self.index.pop(key, None) is None and key not in writes:
-                    continue
-            else:
-                self.index[key] = value
-            writes.pop(key, None)
-            writes[key] = value
+from streams.core.state_log import IndexWrites, StateLog, rebuild  # noqa: E402
 
 
 def spread(items: list[Article], days: float) -> list[Article]:
@@ -73,16 +45,16 @@ def traffic(stream: list[Article], batch: int, dedup: DedupSettings, feed: FeedS
     for at in range(0, len(stream), batch):
         writes = {"clean": {}, "feed": {}}
         for item in stream[at : at + batch]:
-            feed_store = Transaction(indexes["feed"])
+            feed_store = IndexWrites(indexes["feed"])
             findings = observe(item, feed_store, feed)
-            feed_store.apply(writes["feed"])
-            store = Transaction(indexes["clean"])
+            feed_store.apply(0, writes["feed"])
+            store = IndexWrites(indexes["clean"])
             deduplicate(item, store, dedup, context=findings.context)
-            store.apply(writes["clean"])
+            store.apply(0, writes["clean"])
         for stage, stage_writes in writes.items():
             per_key[stage][0] += len(stage_writes)
-            per_key[stage][1] += sum(len(k) + len(v or b"") for k, v in stage_writes.items())
-            for _, name, value in logs[stage].log((0, key, value) for key, value in stage_writes.items()):
+            per_key[stage][1] += sum(len(k) + len(v or b"") for (_, k), v in stage_writes.items())
+            for _, name, value in logs[stage].log((partition, key, value) for (partition, key), value in stage_writes.items()):
                 logged[stage][0] += 1
                 logged[stage][1] += len(name) + len(value or b"")
                 tables[stage].pop(name, None) if value is None else tables[stage].__setitem__(name, value)

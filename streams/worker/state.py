@@ -15,7 +15,7 @@ import faust
 
 from streams.batch import Incoming
 from streams.core.settings import PipelineSettings
-from streams.core.state_log import StateLog, is_record_key, rebuild
+from streams.core.state_log import IndexWrites, StateLog, is_record_key, rebuild
 
 
 class TableState:
@@ -62,43 +62,13 @@ class TableState:
         return rebuild(self.log.restore(records), self.settings.dedup, self.settings.feed)
 
 
-class TableStore:
-    """`SeenStore` over a table's state for one article, as a transaction: writes are held until
-    `apply`, so an article that fails or runs out of time half way leaves no trace in the feed
-    state and the state stays a function of the articles that went through."""
+class TableStore(IndexWrites):
+    """One article's transaction over a table's state (`streams.core.state_log.IndexWrites`)."""
 
-    __slots__ = ("index", "pending")
+    __slots__ = ()
 
     def __init__(self, state: TableState) -> None:
-        self.index = state.index
-        self.pending: dict[str, bytes | None] = {}  # None: delete
-
-    def get(self, key: str) -> bytes | None:
-        if key in self.pending:
-            return self.pending[key]
-        return self.index.get(key)
-
-    def set(self, key: str, value: bytes) -> None:
-        self.pending[key] = value
-
-    def delete(self, key: str) -> None:
-        self.pending[key] = None
-
-    def apply(self, partition: int, writes: dict[tuple[int, str], bytes | None]) -> None:
-        """Apply the writes to the index and note them in `writes` for the changelog, the last
-        value per key winning, at the place of its last write (the order `rebuild` replays).
-        The partition is named explicitly — that of the event being processed — because Faust
-        would otherwise take the partition of whatever event it saw last."""
-        index = self.index
-        for key, value in self.pending.items():
-            if value is None:
-                if index.pop(key, None) is None and (partition, key) not in writes:
-                    continue  # nothing to delete
-            else:
-                index[key] = value
-            writes.pop((partition, key), None)  # to the end: the place of the last write
-            writes[(partition, key)] = value
-        self.pending.clear()
+        super().__init__(state.index)
 
 
 class TableBatch:

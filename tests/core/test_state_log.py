@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from streams.core.dedup import DedupSettings, deduplicate
 from streams.core.feedwide import FeedSettings, observe, state_view
-from streams.core.state_log import StateLog, pack_ops, persisted_key, rebuild, unpack_ops
+from streams.core.state_log import IndexWrites, StateLog, pack_ops, persisted_key, rebuild, unpack_ops
 
 from .made_up import article, paragraph, story
 
@@ -40,41 +40,15 @@ def feeds(draw):
     return items
 
 
-class Transaction:
-    """One article's writes over the index, as the worker's TableStore holds them."""
-
-    def __init__(self, index: dict[str, bytes]) -> None:
-        self.index, self.pending = index, {}
-
-    def get(self, key):
-        return self.pending[key] if key in self.pending else self.index.get(key)
-
-    def set(self, key, value):
-        self.pending[key] = value
-
-    def delete(self, key):
-        self.pending[key] = None
-
-    def apply(self, writes: dict[str, bytes | None]) -> None:
-        for key, value in self.pending.items():
-            if value is None:
-                if self.index.pop(key, None) is None and key not in writes:
-                    continue
-            else:
-                self.index[key] = value
-            writes.pop(key, None)
-            writes[key] = value
-
-
 def process(batch, index: dict[str, bytes]):
     """Decisions on a batch (feed stage then dedup, one index) and the batch's coalesced writes."""
-    writes: dict[str, bytes | None] = {}
+    writes: dict[tuple[int, str], bytes | None] = {}
     decisions = []
     for item in batch:
-        store = Transaction(index)
+        store = IndexWrites(index)
         findings = observe(item, store, FEED)
         result = deduplicate(item, store, DEDUP, context=findings.context)
-        store.apply(writes)
+        store.apply(0, writes)
         decisions.append((findings, [(r.index, r.reason) for r in result.removed]))
     return decisions, writes
 
@@ -137,7 +111,7 @@ def test_state_log_recovery_from_the_log_gives_the_live_index_with_few_records(s
     sent = 0
     for batch in batches(stream, size):
         _, writes = process(batch, index)
-        sends = log.log((0, key, value) for key, value in writes.items())
+        sends = log.log((partition, key, value) for (partition, key), value in writes.items())
         # one record per slice (source, feed) and batch, plus tombstones of records expiry emptied
         assert sum(value is not None for _, _, value in sends) <= len({item.source for item in batch}) + 1
         sent += len(sends)
@@ -160,18 +134,18 @@ def test_state_log_a_crash_after_any_send_then_reprocessing_gives_the_same_state
     for batch in parts:
         decisions, writes = process(batch, index)
         whole += decisions
-        send(table, log.log((0, key, value) for key, value in writes.items()))
+        send(table, log.log((partition, key, value) for (partition, key), value in writes.items()))
     again_index: dict[str, bytes] = {}
     log, table = StateLog(), {}
     again = []
     for number, batch in enumerate(parts):
         decisions, writes = process(batch, again_index)
-        sends = log.log((0, key, value) for key, value in writes.items())
+        sends = log.log((partition, key, value) for (partition, key), value in writes.items())
         if number == crashed:
             send(table, sends[: cut % (len(sends) + 1)])
             log, again_index = recover(table)  # the restart
             decisions, writes = process(batch, again_index)
-            sends = log.log((0, key, value) for key, value in writes.items())
+            sends = log.log((partition, key, value) for (partition, key), value in writes.items())
         again += decisions
         send(table, sends)
     assert again == whole
