@@ -1,4 +1,4 @@
-"""streams.broker without a JVM: rendered configuration, tool checks, fetch idempotence, CLI errors."""
+"""streams.dev.broker without a JVM: rendered configuration, tool checks, fetch idempotence, CLI errors."""
 
 import base64
 import os
