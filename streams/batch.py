@@ -30,7 +30,7 @@ import orjson
 
 from streams.core.envelope import Origin
 from streams.core.feedwide import FeedFindings
-from streams.core.models import SeenStore
+from streams.core.models import ArticleWrites, SeenStore
 from streams.core.pipeline import (
     Enrichment,
     Extractor,
@@ -76,35 +76,6 @@ class FeedState(Protocol):
     def begin(self, incoming: Incoming) -> SeenStore: ...
 
     def keep(self, writes: SeenStore, incoming: Incoming) -> None: ...
-
-
-class ArticleWrites:
-    """One article's writes over a store (`SeenStore`), applied by `commit` only once the article
-    went through: the replay's and the offline mode's transaction (the worker's is
-    `streams.worker.state.TableStore`)."""
-
-    __slots__ = ("base", "pending")
-
-    def __init__(self, base: SeenStore) -> None:
-        self.base = base
-        self.pending: dict[str, bytes | None] = {}  # None: delete
-
-    def get(self, key: str) -> bytes | None:
-        return self.pending[key] if key in self.pending else self.base.get(key)
-
-    def set(self, key: str, value: bytes) -> None:
-        self.pending[key] = value
-
-    def delete(self, key: str) -> None:
-        self.pending[key] = None
-
-    def commit(self) -> None:
-        for key, value in self.pending.items():
-            if value is None:
-                self.base.delete(key)
-            else:
-                self.base.set(key, value)
-        self.pending.clear()
 
 
 class StoreState:

@@ -11,7 +11,6 @@ import pytest
 
 import streams.batch as batch
 from streams.batch import (
-    ArticleWrites,
     Incoming,
     StoreState,
     Tally,
@@ -21,7 +20,7 @@ from streams.batch import (
     prepared_of,
     to_record,
 )
-from streams.core.models import MemoryStore
+from streams.core.models import ArticleWrites, MemoryStore
 from streams.core.pipeline import Passed, Prepared, Processed, Rejected, Skipped
 from streams.core.settings import PipelineSettings
 from streams.core.tombstone import Tombstone

@@ -10,8 +10,7 @@ from typing import Any, Callable
 
 import pytest
 
-from streams.batch import ArticleWrites
-from streams.core.models import MemoryStore
+from streams.core.models import ArticleWrites, MemoryStore
 from streams.replay.journal import JournalStore
 from streams.worker.state import TableStore
 

@@ -92,3 +92,32 @@ class MemoryStore:
 
     def delete(self, key: str) -> None:
         self.data.pop(key, None)
+
+
+class ArticleWrites:
+    """One article's writes over a store, held until the article went through (`commit`), so an
+    article that fails or runs out of time half way leaves no trace and the state stays a
+    function of the articles that went through. Reads see the pending writes first."""
+
+    __slots__ = ("base", "pending")
+
+    def __init__(self, base: SeenStore) -> None:
+        self.base = base
+        self.pending: dict[str, bytes | None] = {}  # None: delete
+
+    def get(self, key: str) -> bytes | None:
+        return self.pending[key] if key in self.pending else self.base.get(key)
+
+    def set(self, key: str, value: bytes) -> None:
+        self.pending[key] = value
+
+    def delete(self, key: str) -> None:
+        self.pending[key] = None
+
+    def commit(self) -> None:
+        for key, value in self.pending.items():
+            if value is None:
+                self.base.delete(key)
+            else:
+                self.base.set(key, value)
+        self.pending.clear()

@@ -30,6 +30,7 @@ import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from . import boilerplate, feedwide
+from .models import ArticleWrites
 from .settings import DedupSettings, FeedSettings
 
 _KEY = struct.Struct("<H")
@@ -40,33 +41,20 @@ Op = tuple[str, bytes | None]  # (state key, value or None: deleted)
 Send = tuple[int, str, bytes | None]  # (changelog partition, record key, record or None: tombstone)
 
 
-class IndexWrites:
-    """`SeenStore` for one article over the in-memory index, as a transaction: writes are held
-    until `apply`, so an article that fails or runs out of time half way leaves no trace in the
-    state, and the state stays a function of the articles that went through."""
+class IndexWrites(ArticleWrites):
+    """`ArticleWrites` over the in-memory index (a dict): applied with `apply`, which also notes
+    the writes for the batch's log records, rather than `commit`."""
 
-    __slots__ = ("index", "pending")
+    __slots__ = ()
 
     def __init__(self, index: dict[str, bytes]) -> None:
-        self.index = index
-        self.pending: dict[str, bytes | None] = {}  # None: delete
-
-    def get(self, key: str) -> bytes | None:
-        if key in self.pending:
-            return self.pending[key]
-        return self.index.get(key)
-
-    def set(self, key: str, value: bytes) -> None:
-        self.pending[key] = value
-
-    def delete(self, key: str) -> None:
-        self.pending[key] = None
+        super().__init__(index)  # type: ignore[arg-type]  # a dict reads like a store; `apply` writes it
 
     def apply(self, partition: int, writes: dict[tuple[int, str], bytes | None]) -> None:
         """Apply the writes to the index and note them in the batch's `writes` (for `StateLog.log`),
         the last value per key winning, at the place of its last write (the order `rebuild`
         replays). The partition is that of the record being processed."""
-        index = self.index
+        index = self.base
         for key, value in self.pending.items():
             if value is None:
                 if index.pop(key, None) is None and (partition, key) not in writes:

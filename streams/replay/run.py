@@ -22,11 +22,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import MessageSizeTooLargeError
 
-from streams.batch import ArticleWrites, Decided, Final, Incoming, Outgoing, StoreState, conclude, decide, enrich_each, prepared_of, to_record
+from streams.batch import Decided, Final, Incoming, Outgoing, StoreState, conclude, decide, enrich_each, prepared_of, to_record
 from streams.config import Settings
 from streams.kafka.delivery import record_time_ms
 from streams.core.dedup import deduplicate
 from streams.core.envelope import Origin
+from streams.core.models import ArticleWrites
 from streams.core.feedwide import observe
 from streams.core.pipeline import Extractor, Prepared
 from streams.replay.request import ReplayRequest, ReplaySummary, ReplayTally, check_names, conflict_check, identity, names_for

@@ -9,7 +9,7 @@ import pytest
 from streams.core.feedwide import observe
 from streams.core.settings import FeedSettings
 from streams.core.links import Record, containment, shingles, sketch_of
-from streams.core.models import MemoryStore
+from streams.core.models import ArticleWrites, MemoryStore
 
 from .made_up import article, paragraph, story, typo
 
@@ -156,24 +156,6 @@ def test_links_an_update_of_a_copy_still_links_to_the_copys_original():
     assert update.link.uri == "urn:a:1"
 
 
-class Transaction:
-    """One article's writes over a base store, in the order the worker's changelog carries them
-    (first write of a key, last value), as `streams.worker.state.TableStore` keeps them."""
-
-    def __init__(self, base: dict) -> None:
-        self.base = base
-        self.pending: dict[str, bytes | None] = {}
-
-    def get(self, key):
-        return self.pending[key] if key in self.pending else self.base.get(key)
-
-    def set(self, key, value):
-        self.pending[key] = value
-
-    def delete(self, key):
-        self.pending[key] = None
-
-
 @pytest.mark.parametrize("minutes", [30, 400], ids=["same-bucket", "next-bucket"])
 def test_links_a_crash_that_cuts_an_articles_writes_leaves_what_reprocessing_repairs(minutes):
     from streams.core.feedwide import state_view
@@ -188,7 +170,9 @@ def test_links_a_crash_that_cuts_an_articles_writes_leaves_what_reprocessing_rep
     whole = MemoryStore()
     whole.data = dict(before.data)
     expected = [observe(copy, whole, SETTINGS), observe(after, whole, SETTINGS)]
-    writes = Transaction(dict(before.data))
+    base = MemoryStore()
+    base.data = dict(before.data)
+    writes = ArticleWrites(base)  # held, never committed: the crash cuts its writes below
     observe(copy, writes, SETTINGS)
     assert len(writes.pending) > 10
     for cut in range(len(writes.pending) + 1):
