@@ -15,13 +15,15 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-import time
 import types
 from pathlib import Path
 
 import orjson
 
-from streams.core import ninjs
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.timing import best_cpu_us  # noqa: E402
+from streams.core import ninjs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT.parent / "shared" / "eval" / "dev" / "raw.jsonl"
@@ -36,16 +38,6 @@ def baseline_module() -> types.ModuleType:
     sys.modules[module.__name__] = module  # dataclasses look their module up there
     exec(compile(source, "baseline_ninjs.py", "exec"), module.__dict__)
     return module
-
-
-def cpu_us(step, messages: list[bytes], rounds: int) -> float:
-    best = float("inf")
-    for _ in range(rounds):
-        start = time.process_time()
-        for raw in messages:
-            step(raw)
-        best = min(best, time.process_time() - start)
-    return best / len(messages) * 1e6
 
 
 def main() -> None:
@@ -73,7 +65,7 @@ def main() -> None:
     result: dict[str, float | int] = {"articles": len(messages)}
     for name, step in (("before_route", before_route), ("before_clean", before_clean),
                        ("after_route", after_route), ("after_clean", after_clean)):
-        result[f"{name}_us"] = round(cpu_us(step, messages, args.rounds), 2)
+        result[f"{name}_us"] = round(best_cpu_us(step, messages, args.rounds), 2)
     result["before_us"] = round(result["before_route_us"] + result["before_clean_us"], 2)
     result["after_us"] = round(result["after_route_us"] + result["after_clean_us"], 2)
     result["ratio_before_over_after"] = round(result["before_us"] / result["after_us"], 2)

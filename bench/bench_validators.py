@@ -8,26 +8,19 @@ formats" rests on this ratio.
 from __future__ import annotations
 
 import argparse
-import time
+import sys
 from pathlib import Path
 
 import jsonschema_rs
 import orjson
 from jsonschema import FormatChecker, validators
 
-from streams import schemas
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.timing import best_cpu_us  # noqa: E402
+from streams import schemas  # noqa: E402
 
 DEV = Path(__file__).resolve().parents[1].parent / "shared" / "eval" / "dev" / "raw.jsonl"
-
-
-def per_article_us(check, docs: list, rounds: int) -> float:
-    best = float("inf")
-    for _ in range(rounds):
-        start = time.process_time()
-        for doc in docs:
-            check(doc)
-        best = min(best, time.process_time() - start)
-    return best / len(docs) * 1e6
 
 
 def main() -> None:
@@ -44,8 +37,8 @@ def main() -> None:
     # the two must agree before their speed means anything
     probes = [{"uri": "not a uri at all"}, {"uri": "urn:x", "embargoedUntil": "soon"}, {"uri": "urn:x", "versionCreated": "2020-01-01T00:00:00Z"}]
     assert [py.is_valid(d) for d in docs + probes] == [rs.is_valid(d) for d in docs + probes]
-    results = {"articles": len(docs), "jsonschema_us": per_article_us(lambda d: next(py.iter_errors(d), None), docs, args.rounds),
-               "jsonschema_rs_us": per_article_us(lambda d: next(rs.iter_errors(d), None), docs, args.rounds)}
+    results = {"articles": len(docs), "jsonschema_us": best_cpu_us(lambda d: next(py.iter_errors(d), None), docs, args.rounds),
+               "jsonschema_rs_us": best_cpu_us(lambda d: next(rs.iter_errors(d), None), docs, args.rounds)}
     results["ratio"] = results["jsonschema_us"] / results["jsonschema_rs_us"]
     print(orjson.dumps(results, option=orjson.OPT_INDENT_2).decode())
 
