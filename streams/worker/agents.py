@@ -15,7 +15,7 @@ from typing import Any
 
 import faust
 
-from streams.batch import Outgoing, conclude, dead_letter_record, decide, enrich_each, to_record
+from streams.batch import Outgoing, conclude, dead_letter_record, decide, enrich_each, prepared_of, to_record
 from streams.config import Settings
 from streams.core.envelope import Origin
 from streams.core.feedwide import observe
@@ -32,7 +32,6 @@ from streams.worker.batches import take_arrived
 from streams.worker.state import TableBatch, TableState, TableStore, send_changelog
 
 log = logging.getLogger("newsclean")
-NER_CHUNK = 4  # articles per hand-over to the model while the rest of a batch is prepared
 
 
 class Agents:
@@ -152,22 +151,10 @@ class Agents:
         for message in messages:
             self.positions[message.tp] = message.offset + 1
         state = TableBatch(self.seen_log, writes)
-        # The model starts on the first prepared articles while the rest are prepared: one chunk
-        # at a time to the NER thread (in order, one thread), the entities read back in order.
-        chunk = NER_CHUNK if self.extractor is not None else len(messages)
-        decided, entities, waiting = [], [], []
-        for one in incomings:
-            decided.append(decide(one, state, self.settings.pipeline))
-            if isinstance(decided[-1], Prepared):
-                waiting.append(decided[-1])
-                if len(waiting) >= chunk:
-                    entities.append(asyncio.ensure_future(self._entities(waiting)))
-                    waiting = []
-                    await asyncio.sleep(0)  # hands the chunk to the NER thread before the next article
-        if waiting:
-            entities.append(asyncio.ensure_future(self._entities(waiting)))
+        decided = [decide(one, state, self.settings.pipeline) for one in incomings]
+        entities = asyncio.ensure_future(self._entities(prepared_of(decided)))  # the model runs while the changelog is sent
         changelog = await send_changelog(self.seen_log, writes)
-        found = [enrichment for done in await asyncio.gather(*entities) for enrichment in done]
+        found = await entities
         final = conclude(incomings, decided, found, self.settings.pipeline.limits)
         sends = []
         for one, outcome in zip(incomings, final):

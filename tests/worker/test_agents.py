@@ -143,9 +143,9 @@ async def test_agents_clean_forwards_a_tombstone_to_the_output_under_its_key(new
     assert newsclean.metrics.tombstones._value.get() == 1
 
 
-async def test_agents_a_batch_reaches_the_model_in_chunks_and_each_article_gets_its_own_entities(newsclean, monkeypatch):
-    """The model starts on the first articles while the rest are prepared; the entities still
-    go to their own articles, in order, whatever the chunk an article fell in."""
+async def test_agents_a_batch_reaches_the_model_at_once_and_each_article_gets_its_own_entities(newsclean, monkeypatch):
+    """A batch's prepared articles go to the model in one hand-over (the pool spreads their
+    paragraphs over its processes); the entities go to their own articles, in order."""
     calls = []
 
     class Named(Extractor):
@@ -154,7 +154,7 @@ async def test_agents_a_batch_reaches_the_model_in_chunks_and_each_article_gets_
             return [[Entity(item[0], "ORG", (Mention(item[0], 0, len(item[0]), "headline"),))] for item in items]
 
     newsclean.extractor = Named()
-    count = 2 * agents.NER_CHUNK + 1
+    count = 9
     records = await _clean(newsclean, monkeypatch, [article(n, f"Org{n}") for n in range(count)])
-    assert calls == [agents.NER_CHUNK, agents.NER_CHUNK, 1]
+    assert calls == [count]
     assert [(r["article"]["uri"], r["entities"][0]["name"]) for r in records] == [(f"urn:app:{n}", f"Org{n}") for n in range(count)]
