@@ -59,7 +59,7 @@ import xxhash
 
 from .fingerprint import ParagraphKey
 from .models import Article, MemoryStore, Paragraph, Removal, SeenStore
-from .evidence import SENTENCE_WORDS, decide, edge_zone
+from .evidence import SENTENCE_WORDS, decide, edge_zone, skips_unevidenced
 from .templates import lead_in_keys, skeleton_keys
 from .settings import DedupSettings
 
@@ -281,89 +281,104 @@ def find_boilerplate(
     meta, cutoff, meta_value = _expire(store, prefix, seconds, settings)
     horizon = settings.horizon_seconds
     record = seconds >= cutoff  # an article older than the horizon would expire at once
-    keep_oldest = max(settings.short_min_articles, settings.long_min_articles, settings.inner_min_articles)
+    get, put = _accessors(store)
+    head = prefix + ":"
 
     templates: dict[int, tuple[tuple[int, bool], ...]] = {}  # position -> (fingerprint, strong)
-    evidence: dict[int, dict[int, bool]] = {}  # fingerprint -> earlier articles carrying it (at an edge?)
+    # fingerprint -> earlier articles carrying it (at an edge?), in the order they are recorded
+    evidence: dict[int, dict[int, bool]] = {}
+    store_keys: dict[int, str] = {}
+    stored: dict[int, list[Entry]] = {}  # fingerprint -> its entries, for those seen before
+    carriers: list[int] = []  # the fingerprints with any evidence (few: most lines are new)
+
+    def fetch(fingerprint: int) -> None:
+        # the key is the fingerprint's 16 hex digits: to_bytes().hex() is the fastest way to them
+        store_keys[fingerprint] = store_key = head + fingerprint.to_bytes(8, "big").hex()
+        value = get(store_key)
+        if value is None:
+            evidence[fingerprint] = {}
+            return
+        stored[fingerprint] = entries = unpack_entries(value)
+        evidence[fingerprint] = found = evidence_articles(entries, me, seconds, horizon)
+        if found:
+            carriers.append(fingerprint)
+
     for position, key in enumerate(keys):
         if not key.normalised:
             continue
-        evidence[key.fingerprint] = {}
+        if key.fingerprint not in evidence:
+            fetch(key.fingerprint)
         found = lead_in_keys(paragraphs[position].text)
         if found:
             templates[position] = found
-            evidence[found[0][0]] = {}
+            if found[0][0] not in evidence:
+                fetch(found[0][0])
 
-    get, put = _accessors(store)
-    stored: dict[int, list[Entry]] = {}  # fingerprint -> its entries, for those seen before
-
-    store_keys: dict[int, str] = {}
-
-    def fetch(fingerprints) -> None:
-        for fingerprint in fingerprints:
-            store_keys[fingerprint] = store_key = f"{prefix}:{fingerprint:016x}"
-            value = get(store_key)
-            if value is not None:
-                stored[fingerprint] = entries = unpack_entries(value)
-                evidence[fingerprint] = evidence_articles(entries, me, seconds, horizon)
-
-    fetch(list(evidence))
     # Skeletons (a regular expression over the whole line) only where furniture can sit: short
     # lines, and lines near an edge of the article by what is known so far. A line in the middle
     # of the story is matched by its exact text only, so prose never meets another's skeleton.
-    seen = []
-    for p in candidates:
-        found = bool(evidence[keys[p].fingerprint])
-        if not found and p in templates:
-            found = any(evidence[f] for f, _ in templates[p])
-        seen.append(found)
-    near = edge_zone(seen, settings.edge_allowance)
-    fresh: list[int] = []
+    allowance = settings.edge_allowance
+    if carriers:
+        seen = []
+        for p in candidates:
+            found = bool(evidence[keys[p].fingerprint])
+            if not found and p in templates:
+                found = any(evidence[f] for f, _ in templates[p])
+            seen.append(found)
+        near = edge_zone(seen, allowance)
+    else:  # nothing seen before: the zone is the first and last lines
+        near = _bare_zone(len(candidates), allowance)
     for order, position in enumerate(candidates):
         if near[order] or keys[position].words <= SENTENCE_WORDS:
             found = skeleton_keys(paragraphs[position].text)
             if found and found[0][0] not in evidence:
                 templates[position] = found + templates.get(position, ())
-                evidence[found[0][0]] = {}
-                fresh.append(found[0][0])
-    fetch(fresh)
+                fetch(found[0][0])
 
-    removed, copied, edges = decide(
-        paragraphs, keys, candidates, templates, evidence, set(excluded), set(feedwide), settings
-    )
+    if carriers or feedwide or not skips_unevidenced(settings):
+        removed, copied, edges = decide(
+            paragraphs, keys, candidates, templates, evidence, carriers, set(excluded), set(feedwide), settings
+        )
+    else:  # no line has any evidence: nothing can go, and the edge zone is the first and last lines
+        removed, copied = {}, set(excluded)
+        zone = _bare_zone(len(candidates), allowance)
+        edges = [p for p, at_edge in zip(candidates, zone) if at_edge]
     at_edge: set[int] = set()  # fingerprints this article carries at one of its edges
     for position in edges:
         at_edge.add(keys[position].fingerprint)
         if position in templates:
-            at_edge.update(fingerprint for fingerprint, _ in templates[position])
+            for fingerprint, _ in templates[position]:
+                at_edge.add(fingerprint)
 
     added: list[int] = []
     entry_writes: list[tuple[str, bytes]] = []
     copies: set[int] = set()  # what this article holds as a copy of its original: not recorded
-    if copied:
+    if copied and carriers:  # without evidence no line is shared with an original
         for position, key in enumerate(keys):
             if key.normalised and copied & evidence[key.fingerprint].keys():
                 copies.add(key.fingerprint)
                 copies.update(fingerprint for fingerprint, _ in templates.get(position, ()))
-    primed = _PRIMED if priming else 0
-    inner, edge = (seconds, me, primed), (seconds, me, primed | _EDGE)
-    first_sightings = (_pack_entry(*inner), _pack_entry(*edge))
-    for fingerprint in evidence if record else ():
-        if fingerprint in copies or (copied and copied & evidence[fingerprint].keys()):
-            continue  # a copy adds no evidence for what its original carried
-        store_key = store_keys[fingerprint]
-        at = fingerprint in at_edge
-        entries = stored.get(fingerprint)
-        if entries is None:  # the common case: a paragraph never seen in this source
-            entry_writes.append((store_key, first_sightings[at]))
-            added.append(fingerprint)
-            continue
-        updated = _add_entry(entries, edge if at else inner, keep_oldest, settings.max_entries)
-        if updated is not None:
-            entry_writes.append((store_key, pack_entries(updated)))
-            added.append(fingerprint)
-
+    else:
+        copied = set()  # nothing this article carries was carried by what it copies
     if record:
+        keep_oldest = max(settings.short_min_articles, settings.long_min_articles, settings.inner_min_articles)
+        primed = _PRIMED if priming else 0
+        inner, edge = (seconds, me, primed), (seconds, me, primed | _EDGE)
+        first_sightings = (_pack_entry(*inner), _pack_entry(*edge))
+        for fingerprint, store_key in store_keys.items():
+            if copied and (fingerprint in copies or copied & evidence[fingerprint].keys()):
+                continue  # a copy adds no evidence for what its original carried
+            at = fingerprint in at_edge
+            entries = stored.get(fingerprint)
+            if entries is None:  # the common case: a paragraph never seen in this source
+                entry_writes.append((store_key, first_sightings[at]))
+                added.append(fingerprint)
+                continue
+            updated = _add_entry(entries, edge if at else inner, keep_oldest, settings.max_entries)
+            if updated is not None:
+                entry_writes.append((store_key, pack_entries(updated)))
+                added.append(fingerprint)
+
         # A crash keeps a prefix of these writes (one changelog partition, in order), and the
         # batch is processed again. So the index record goes before the entries it lists (an
         # entry is never kept without it; reprocessing adds back the cut entries under a new
@@ -379,3 +394,9 @@ def find_boilerplate(
     if new_meta != meta_value:
         put(f"{prefix}:meta", new_meta)
     return removed
+
+
+def _bare_zone(count: int, allowance: int) -> list[bool]:
+    """`edge_zone` of `count` lines none of which has evidence: the first and the last
+    `allowance` + 1 lines."""
+    return [order <= allowance or count - 1 - order <= allowance for order in range(count)]

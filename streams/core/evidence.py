@@ -26,6 +26,7 @@ def decide(
     candidates: Sequence[int],
     templates: dict[int, tuple[tuple[int, bool], ...]],
     evidence: dict[int, dict[int, bool]],
+    carriers: Sequence[int],
     excluded: set[int],
     feedwide: set[int],
     settings: DedupSettings,
@@ -33,7 +34,8 @@ def decide(
     """The evidence rules (module docstring): table rows and related articles first, then the
     edge zone, then the bar each line must reach. Also returns the articles this one is a copy
     of (`excluded`, and an earlier article that carried most of its sentences), and the
-    positions in its edge zone, which its entries mark for later articles."""
+    positions in its edge zone, which its entries mark for later articles. `carriers`: the
+    fingerprints whose evidence is not empty."""
     long_words = settings.long_words
     rows = table_rows([paragraph.text if key.figures else None for paragraph, key in zip(paragraphs, keys)])
     stories, copied = related_articles(keys, candidates, evidence, settings)
@@ -41,14 +43,13 @@ def decide(
     related = stories | copied
 
     tallies: dict[int, tuple[int, int]] = {}  # fingerprint -> (unrelated articles, of them at an edge)
-    for fingerprint, others in evidence.items():
-        if others or fingerprint in feedwide:
-            every = edge = int(fingerprint in feedwide)
-            for other, at_edge in others.items():
-                if other not in related:
-                    every += 1
-                    edge += at_edge
-            tallies[fingerprint] = (every, edge)
+    for fingerprint in {*carriers, *(feedwide & evidence.keys())}:
+        every = edge = int(fingerprint in feedwide)
+        for other, at_edge in evidence[fingerprint].items():
+            if other not in related:
+                every += 1
+                edge += at_edge
+        tallies[fingerprint] = (every, edge)
 
     def count(fingerprint: int, at_edge: bool) -> int:
         return tallies.get(fingerprint, (0, 0))[at_edge]
@@ -63,12 +64,7 @@ def decide(
                 evidenced[order] = any(f in carried for f, _ in templates[p])
     zone = edge_zone(evidenced, settings.edge_allowance)
 
-    # With every bar at least one article, a line without evidence is kept: skip it at once
-    # (most lines of most articles). A bar of 0 (a weak template when inner_min_articles is 1)
-    # would remove such lines, so then every line is looked at.
-    bars = (settings.short_min_articles, settings.long_min_articles, settings.template_min_articles,
-            settings.inner_min_articles - 1)
-    skip_unevidenced = min(bars) >= 1
+    skip_unevidenced = skips_unevidenced(settings)
     removed: dict[int, Removal] = {}
     for order, position in enumerate(candidates):
         if position in rows or (skip_unevidenced and not evidenced[order]):
@@ -94,6 +90,14 @@ def decide(
                 removed[position] = furniture(paragraphs[position], fingerprint, pinned_share(paragraphs[position].text))
                 break
     return removed, copied, [p for p, at_edge in zip(candidates, zone) if at_edge]
+
+
+def skips_unevidenced(settings: DedupSettings) -> bool:
+    """Whether a line without any evidence is always kept: with every bar at least one article
+    (most lines of most articles have none). A bar of 0 (a weak template when
+    inner_min_articles is 1) would remove such lines, so then every line is looked at."""
+    return min(settings.short_min_articles, settings.long_min_articles, settings.template_min_articles,
+               settings.inner_min_articles - 1) >= 1
 
 
 def related_articles(
