@@ -4,7 +4,6 @@ Pure functions of the article and that evidence; no store access."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 
 from .fingerprint import ParagraphKey
@@ -13,6 +12,7 @@ from .templates import pinned_share, table_rows
 from .settings import DedupSettings
 
 SENTENCE_WORDS = 8  # t = k + w - 1 of the default winnowing: below it a line is a label or a button
+_NONE = (0, 0)  # the tally of a fingerprint without evidence
 
 
 def furniture(paragraph: Paragraph, fingerprint: int, similarity: float) -> Removal:
@@ -36,23 +36,18 @@ def decide(
     of (`excluded`, and an earlier article that carried most of its sentences), and the
     positions in its edge zone, which its entries mark for later articles. `carriers`: the
     fingerprints whose evidence is not empty."""
-    long_words = settings.long_words
-    rows = table_rows([paragraph.text if key.figures else None for paragraph, key in zip(paragraphs, keys)])
     stories, copied = related_articles(keys, candidates, evidence, settings)
     copied |= excluded
     related = stories | copied
 
     tallies: dict[int, tuple[int, int]] = {}  # fingerprint -> (unrelated articles, of them at an edge)
-    for fingerprint in {*carriers, *(feedwide & evidence.keys())}:
+    for fingerprint in {*carriers, *(feedwide & evidence.keys())} if feedwide else carriers:
         every = edge = int(fingerprint in feedwide)
         for other, at_edge in evidence[fingerprint].items():
             if other not in related:
                 every += 1
                 edge += at_edge
         tallies[fingerprint] = (every, edge)
-
-    def count(fingerprint: int, at_edge: bool) -> int:
-        return tallies.get(fingerprint, (0, 0))[at_edge]
 
     carried = {fingerprint for fingerprint, (every, _) in tallies.items() if every}
     evidenced = [False] * len(candidates)
@@ -65,28 +60,32 @@ def decide(
     zone = edge_zone(evidenced, settings.edge_allowance)
 
     skip_unevidenced = skips_unevidenced(settings)
+    long_words, short_bar = settings.long_words, settings.short_min_articles
+    long_bar, inner_bar = settings.long_min_articles, settings.inner_min_articles
+    strong_bar, weak_bar = settings.template_min_articles, settings.inner_min_articles - 1
+    rows: set[int] | None = None  # found the first time a line could go: most articles have none
     removed: dict[int, Removal] = {}
     for order, position in enumerate(candidates):
-        if position in rows or (skip_unevidenced and not evidenced[order]):
+        if skip_unevidenced and not evidenced[order]:
+            continue
+        if rows is None:
+            rows = table_rows([paragraph.text if key.figures else None for paragraph, key in zip(paragraphs, keys)])
+        if position in rows:
             continue  # a table's rows are the story, whatever recurs
         key = keys[position]
         long = key.words >= long_words
+        every, at_edge = tallies.get(key.fingerprint, _NONE)
         # at an edge, one earlier article that also carried the line at an edge is enough
-        edge_rule = zone[order] and not long
-        if edge_rule and count(key.fingerprint, True) >= settings.short_min_articles:
+        if zone[order] and not long and at_edge >= short_bar:
             removed[position] = furniture(paragraphs[position], key.fingerprint, 1.0)
             continue
-        needed = settings.long_min_articles if long else settings.inner_min_articles
-        if count(key.fingerprint, False) >= needed:
+        needed = long_bar if long else inner_bar
+        if every >= needed:
             removed[position] = furniture(paragraphs[position], key.fingerprint, 1.0)
             continue
         for fingerprint, strong in templates.get(position, ()):
-            if zone[order]:
-                at_edge = count(fingerprint, True)
-                if at_edge >= (settings.template_min_articles if strong else settings.inner_min_articles - 1):
-                    removed[position] = furniture(paragraphs[position], fingerprint, pinned_share(paragraphs[position].text))
-                    break
-            if count(fingerprint, False) >= needed:
+            every, at_edge = tallies.get(fingerprint, _NONE)
+            if (zone[order] and at_edge >= (strong_bar if strong else weak_bar)) or every >= needed:
                 removed[position] = furniture(paragraphs[position], fingerprint, pinned_share(paragraphs[position].text))
                 break
     return removed, copied, [p for p, at_edge in zip(candidates, zone) if at_edge]
@@ -111,19 +110,21 @@ def related_articles(
     one of our long paragraphs; the original of a copy, the one article that carried most of
     our sentences, at least two). Lines already carried widely (`long_min_articles` articles)
     are furniture and say nothing about relations; nor do lines under `SENTENCE_WORDS` words."""
-    carried: Counter[int] = Counter()  # article -> how many of our sentences it carried
+    carried: dict[int, int] = {}  # article -> how many of our sentences it carried
     sentences = 0  # our paragraphs long enough to be sentences of a story, not a button or a label
     stories: set[int] = set()
+    long_bar, long_words = settings.long_min_articles, settings.long_words
     for position in candidates:
         key = keys[position]
         if key.words < SENTENCE_WORDS:
             continue
         sentences += 1
         articles = evidence[key.fingerprint]
-        if not articles or len(articles) >= settings.long_min_articles:
+        if not articles or len(articles) >= long_bar:
             continue
-        carried.update(articles.keys())
-        if key.words >= settings.long_words:
+        for article in articles:
+            carried[article] = carried.get(article, 0) + 1
+        if key.words >= long_words:
             stories.update(articles)
     copied: set[int] = set()
     if carried:

@@ -100,10 +100,22 @@ def exact_fingerprint(normalised: str, figures: str = "") -> int:
     return xxhash.xxh3_64_intdigest(data.encode("utf-8"))
 
 
+_EMPTY_HASH = exact_fingerprint("")
+
+
+_new_key = tuple.__new__  # the named tuple's own __new__ is a Python function: this skips it
+
+
 @lru_cache(maxsize=4096)  # furniture recurs, and the feed stage keys the same paragraphs just before
 def key_paragraph(text: str) -> ParagraphKey:
     normalised = normalise(text)
-    words = normalised.count(" ") + 1 if normalised else 0  # normalised text has single spaces
+    if not normalised:
+        return _new_key(ParagraphKey, ("", _EMPTY_HASH, 0, ""))
+    words = normalised.count(" ") + 1  # normalised text has single spaces
     # `normalise` turns every decimal digit into an ASCII one, so without one there are no figures
-    figures = figures_of(text) if has_ascii_digit(normalised) else ""
-    return ParagraphKey(normalised, exact_fingerprint(normalised, figures), words, figures)
+    if has_ascii_digit(normalised):
+        figures = figures_of(text)
+        fingerprint = exact_fingerprint(normalised, figures)
+    else:
+        figures, fingerprint = "", xxhash.xxh3_64_intdigest(normalised.encode("utf-8"))
+    return _new_key(ParagraphKey, (normalised, fingerprint, words, figures))

@@ -154,23 +154,29 @@ def find_repeats(
     """Removals for later copies inside one article, by position in `paragraphs`."""
     removed: dict[int, Removal] = {}
     first_by_fingerprint: dict[int, int] = {}
-    index = _NearIndex(keys, settings.near_max_edit_chars)
-    for position, (paragraph, key) in enumerate(zip(paragraphs, keys)):
-        if not key.normalised:
+    limit = settings.near_max_edit_chars
+    index = _NearIndex(keys, limit)
+    lengths = index.lengths
+    for position, key in enumerate(keys):
+        normalised = key.normalised
+        if not normalised:
             continue
         first = first_by_fingerprint.get(key.fingerprint)
         if first is not None:
-            original = paragraphs[first].text
-            if _whitespace_equal(original, paragraph.text):
+            paragraph = paragraphs[position]
+            if _whitespace_equal(paragraphs[first].text, paragraph.text):
                 removed[position] = _copy(paragraph, paragraphs[first], "repeat", 1.0)
             else:  # equal once normalised: similarity is measured on the normalised form
                 removed[position] = _copy(paragraph, paragraphs[first], "near_repeat", 1.0)
             continue
-        near = _near_match(key, keys, index, settings) if index.lengths else None
-        if near is not None:
-            first, similarity = near
-            removed[position] = _copy(paragraph, paragraphs[first], "near_repeat", similarity)
-            continue
+        length = len(normalised)
+        # most paragraphs have no kept paragraph of a close length: no candidate, no call
+        if lengths and bisect_left(lengths, length - limit) != bisect_right(lengths, length + limit):
+            near = _near_match(key, keys, index, settings)
+            if near is not None:
+                first, similarity = near
+                removed[position] = _copy(paragraphs[position], paragraphs[first], "near_repeat", similarity)
+                continue
         first_by_fingerprint[key.fingerprint] = position
         index.add(key, position)
     if removed:  # rules 3 and 4 only extend repeats already found
