@@ -63,16 +63,17 @@ def decide(
     long_words, short_bar = settings.long_words, settings.short_min_articles
     long_bar, inner_bar = settings.long_min_articles, settings.inner_min_articles
     strong_bar, weak_bar = settings.template_min_articles, settings.inner_min_articles - 1
-    rows: set[int] | None = None  # found the first time a line could go: most articles have none
+    rows: set[int] | None = None  # found the first time a line with a figure could go
     removed: dict[int, Removal] = {}
     for order, position in enumerate(candidates):
         if skip_unevidenced and not evidenced[order]:
             continue
-        if rows is None:
-            rows = table_rows([paragraph.text if key.figures else None for paragraph, key in zip(paragraphs, keys)])
-        if position in rows:
-            continue  # a table's rows are the story, whatever recurs
         key = keys[position]
+        if key.figures:  # only a line with a figure can be a row
+            if rows is None:
+                rows = table_rows([paragraph.text if k.figures else None for paragraph, k in zip(paragraphs, keys)])
+            if position in rows:
+                continue  # a table's rows are the story, whatever recurs
         long = key.words >= long_words
         every, at_edge = tallies.get(key.fingerprint, _NONE)
         # at an edge, one earlier article that also carried the line at an edge is enough

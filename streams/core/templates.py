@@ -45,7 +45,6 @@ weather lines are the story itself, so such rows are never boilerplate, whatever
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -146,10 +145,12 @@ def template_keys(text: str) -> tuple[tuple[int, bool], ...]:
 def skeleton_keys(text: str) -> tuple[tuple[int, bool], ...]:
     """The skeleton's fingerprint and strength, or ()."""
     printable = text.isprintable()
-    skeleton, slot_words = _skeleton(text, printable)
+    skeleton, slot_words, words_floor = _skeleton(text, printable)
     if not skeleton:
         return ()
-    strong = slot_words * STRONG_SLOT_SHARE[1] >= token_count(text, printable) * STRONG_SLOT_SHARE[0]
+    share = slot_words * STRONG_SLOT_SHARE[1]
+    # most skeletons are prose with a few names: weak by the lower bound, without a count
+    strong = share >= words_floor * STRONG_SLOT_SHARE[0] and share >= token_count(text, printable) * STRONG_SLOT_SHARE[0]
     return ((xxhash.xxh3_64_intdigest(skeleton.encode("utf-8"), seed=_SKELETON_SEED), strong),)
 
 
@@ -158,7 +159,7 @@ def pinned_share(text: str) -> float:
     """The share of a template line's words that its template pins down (the fixed ones): the
     similarity reported for a template match."""
     tokens = token_count(text)
-    skeleton, slots = _skeleton(text)
+    skeleton, slots, _ = _skeleton(text)
     if skeleton:
         return round(1 - slots / tokens, 4)
     lead_in, _ = _lead_in(text.split(None, LABEL_MAX_WORDS + 1))
@@ -207,10 +208,11 @@ def _figures(text: str, tokens: int) -> bool | None:
     return dated
 
 
-def _skeleton(text: str, printable: bool | None = None) -> tuple[str, int]:
-    """The masked line ("" when it holds a quantity, no slot, or too few fixed words) and the
-    number of its words that sit in slots. Regular expressions do the per-word work; only the
-    few tokens with a digit are looked at one by one. `printable`: text.isprintable()."""
+def _skeleton(text: str, printable: bool | None = None) -> tuple[str, int, int]:
+    """The masked line ("" when it holds a quantity, no slot, or too few fixed words), the
+    number of its words that sit in slots, and a lower bound of `token_count(text)` (0 when
+    unknown). Regular expressions do the per-word work; only the few tokens with a digit are
+    looked at one by one. `printable`: text.isprintable()."""
     if printable is None:
         printable = text.isprintable()
     figures = has_ascii_digit(text)
@@ -218,7 +220,7 @@ def _skeleton(text: str, printable: bool | None = None) -> tuple[str, int]:
     if figures:
         found = _figures(text, token_count(text, printable))  # counted only here: most lines hold no figure
         if found is None:
-            return "", 0  # a quantity: the line's slots carry facts
+            return "", 0, 0  # a quantity: the line's slots carry facts
         dated = found
     masked, slots = text, 0
     if figures or "@" in text or "://" in text or "www." in text:
@@ -229,11 +231,20 @@ def _skeleton(text: str, printable: bool | None = None) -> tuple[str, int]:
         first, _, rest = masked.partition(" ")
         masked, slots = f"{_MARK} {rest}", slots + (first != _MARK)
     if not slots:
-        return "", 0
-    skeleton = _SLOT_RUN.sub(_MARK, normalise(masked))
-    fixed = skeleton.count(" ") + 1 - skeleton.count(_MARK) if skeleton else 0  # single spaces
+        return "", 0, 0
+    normalised = normalise(masked)
+    skeleton, runs = _SLOT_RUN.subn(_MARK, normalised)
+    words = skeleton.count(" ") + 1 if skeleton else 0  # single spaces
+    fixed = words - skeleton.count(_MARK)
     # a time stamp is known by one fixed word ("Updated <time, date>"); other lines need two
-    return (skeleton, slots) if fixed >= (1 if dated else MIN_FIXED) else ("", 0)
+    if fixed < (1 if dated else MIN_FIXED):
+        return "", 0, 0
+    # Masking keeps every token of a printable line, and normalising ASCII only drops tokens
+    # (all punctuation): the masked line's normalised words are at most the line's tokens.
+    floor = 0
+    if printable and text.isascii():
+        floor = words if not runs else normalised.count(" ") + 1
+    return skeleton, slots, floor
 
 
 def _lead_in(tokens: Sequence[str]) -> tuple[str, bool]:
@@ -288,5 +299,8 @@ def table_rows(texts: Sequence[str | None]) -> set[int]:
     if len(texts) - texts.count(None) < TABLE_MIN_ROWS:
         return set()  # too few lines with a figure for any table (most articles)
     forms = [None if text is None else _coarse_form(text) for text in texts]
-    counts = Counter(form for form in forms if form is not None)
+    counts: dict[str, int] = {}  # a dict, not a Counter: this runs for many short articles
+    for form in forms:
+        if form is not None:
+            counts[form] = counts.get(form, 0) + 1
     return {position for position, form in enumerate(forms) if form is not None and counts[form] >= TABLE_MIN_ROWS}
