@@ -51,7 +51,7 @@ life of a store (a change orphans the index, so old entries would never expire).
 from __future__ import annotations
 
 import struct
-from bisect import insort
+from bisect import bisect_right, insort
 from collections.abc import Callable, Collection, Mapping, Sequence
 from functools import lru_cache
 
@@ -108,16 +108,21 @@ def _pack_entry(seconds: int, ident: int, flags: int) -> bytes:
     return _ENTRY.pack(seconds, ident & 0xFFFF, ident >> 16 | flags << 6)
 
 
-def evidence_articles(entries: Sequence[Entry], article: int, seconds: int, horizon: int) -> dict[int, bool]:
-    """The other articles in `entries` that count as evidence for `article` at `seconds`, each
-    with whether it carried the line at an edge of its article."""
+def read_entries(value: bytes, article: int, seconds: int, horizon: int) -> tuple[list[Entry], dict[int, bool]]:
+    """The entries of a fingerprint value (`unpack_entries`) and, in the same pass, the other
+    articles among them that count as evidence for `article` at `seconds`, each with whether it
+    carried the line at an edge of its article."""
+    entries: list[Entry] = []
     found: dict[int, bool] = {}
-    for when, other, flags in entries:
-        if other == article or when < seconds - horizon:
+    earliest, latest = seconds - horizon, seconds + horizon
+    for when, low, high in _ENTRY.iter_unpack(value):
+        other, flags = low | (high & 0x3F) << 16, high >> 6
+        entries.append((when, other, flags))
+        if other == article or when < earliest:
             continue
-        if when < seconds or (when == seconds and other < article) or (flags & _PRIMED and when <= seconds + horizon):
+        if when < seconds or (when == seconds and other < article) or (flags & _PRIMED and when <= latest):
             found[other] = found.get(other, False) or bool(flags & _EDGE)
-    return found
+    return entries, found
 
 
 def _add_entry(entries: list[Entry], entry: Entry, keep_oldest: int, cap: int) -> list[Entry] | None:
@@ -132,6 +137,23 @@ def _add_entry(entries: list[Entry], entry: Entry, keep_oldest: int, cap: int) -
         if dropped is entry:
             return None
     return entries
+
+
+def _entry_added(value: bytes, entries: list[Entry], entry: Entry, packed: bytes, keep_oldest: int,
+                 cap: int) -> bytes | None:
+    """`_add_entry` on the stored bytes: `value` (whose entries are `entries`) with `entry`
+    (packed: `packed`) spliced in, or None when nothing changes. Unpacking and packing an entry
+    gives its bytes back, so only the new entry is packed."""
+    article = entry[1]
+    for _, other, _ in entries:
+        if other == article:
+            return None  # a uri counts once, whichever version; its earliest sighting stays
+    at = bisect_right(entries, entry) * _ENTRY.size
+    added = value[:at] + packed + value[at:]
+    if len(entries) < cap:
+        return added
+    dropped = keep_oldest * _ENTRY.size  # the oldest of those that may go
+    return None if dropped == at else added[:dropped] + added[dropped + _ENTRY.size :]
 
 
 def _expire(
@@ -288,7 +310,7 @@ def find_boilerplate(
     # fingerprint -> earlier articles carrying it (at an edge?), in the order they are recorded
     evidence: dict[int, dict[int, bool]] = {}
     store_keys: dict[int, str] = {}
-    stored: dict[int, list[Entry]] = {}  # fingerprint -> its entries, for those seen before
+    stored: dict[int, tuple[bytes, list[Entry]]] = {}  # fingerprint -> its value and entries, if seen before
     carriers: list[int] = []  # the fingerprints with any evidence (few: most lines are new)
 
     def fetch(fingerprint: int) -> None:
@@ -298,8 +320,9 @@ def find_boilerplate(
         if value is None:
             evidence[fingerprint] = {}
             return
-        stored[fingerprint] = entries = unpack_entries(value)
-        evidence[fingerprint] = found = evidence_articles(entries, me, seconds, horizon)
+        entries, found = read_entries(value, me, seconds, horizon)
+        stored[fingerprint] = (value, entries)
+        evidence[fingerprint] = found
         if found:
             carriers.append(fingerprint)
 
@@ -365,18 +388,19 @@ def find_boilerplate(
         primed = _PRIMED if priming else 0
         inner, edge = (seconds, me, primed), (seconds, me, primed | _EDGE)
         first_sightings = (_pack_entry(*inner), _pack_entry(*edge))
+        cap = settings.max_entries
         for fingerprint, store_key in store_keys.items():
             if copied and (fingerprint in copies or copied & evidence[fingerprint].keys()):
                 continue  # a copy adds no evidence for what its original carried
             at = fingerprint in at_edge
-            entries = stored.get(fingerprint)
-            if entries is None:  # the common case: a paragraph never seen in this source
+            seen_before = stored.get(fingerprint)
+            if seen_before is None:  # the common case: a paragraph never seen in this source
                 entry_writes.append((store_key, first_sightings[at]))
                 added.append(fingerprint)
                 continue
-            updated = _add_entry(entries, edge if at else inner, keep_oldest, settings.max_entries)
+            updated = _entry_added(*seen_before, edge if at else inner, first_sightings[at], keep_oldest, cap)
             if updated is not None:
-                entry_writes.append((store_key, pack_entries(updated)))
+                entry_writes.append((store_key, updated))
                 added.append(fingerprint)
 
         # A crash keeps a prefix of these writes (one changelog partition, in order), and the

@@ -30,11 +30,15 @@ def deduplicate(
     paragraphs = article.paragraphs
     keys = [key_paragraph(paragraph.text) for paragraph in paragraphs]
     removed = find_repeats(paragraphs, keys, settings)
-    firsts = [position for position, key in enumerate(keys) if key.normalised and position not in removed]
+    if removed:
+        firsts = [position for position, key in enumerate(keys) if key.normalised and position not in removed]
+    else:
+        firsts = [position for position, key in enumerate(keys) if key.normalised]
     excluded = frozenset(article_id(uri) for uri in context.copies) if context else frozenset()
     # A line that other sources carried (the feed stage's finding) is one more earlier article
     # for the evidence rules, so where it sits in this article still decides (`evidence`).
-    feedwide = {keys[p].fingerprint for p in firsts if paragraphs[p].index in context.feed_lines} if context else set()
+    feed_lines = context.feed_lines if context else None
+    feedwide = {keys[p].fingerprint for p in firsts if paragraphs[p].index in feed_lines} if feed_lines else set()
     boilerplate = find_boilerplate(article, paragraphs, keys, firsts, store, settings, priming=priming,
                                    excluded=excluded, feedwide=feedwide)
     if boilerplate:

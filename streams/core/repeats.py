@@ -178,7 +178,12 @@ def find_repeats(
                 removed[position] = _copy(paragraphs[position], paragraphs[first], "near_repeat", similarity)
                 continue
         first_by_fingerprint[key.fingerprint] = position
-        index.add(key, position)
+        if index.postings is None:  # `index.add`, inline: it runs for every kept paragraph
+            at = bisect_right(lengths, length)
+            lengths.insert(at, length)
+            index.positions.insert(at, position)
+        else:
+            index.add(key, position)
     if removed:  # rules 3 and 4 only extend repeats already found
         if settings.partial_min_containment > 0:
             _find_partial_repeats(paragraphs, keys, removed, settings)
