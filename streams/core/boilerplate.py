@@ -217,9 +217,10 @@ def _index(store: SeenStore, prefix: str, bucket: int, entry: Entry, fingerprint
 def pack_index_record(entry: Entry, fingerprints: Sequence[int], at_edge: Collection[int]) -> bytes:
     # bit n of the little-endian mask is bit n & 7 of byte n >> 3
     bits = 0
-    for number, fingerprint in enumerate(fingerprints):
-        if fingerprint in at_edge:
-            bits |= 1 << number
+    if at_edge:
+        for number, fingerprint in enumerate(fingerprints):
+            if fingerprint in at_edge:
+                bits |= 1 << number
     edges = bits.to_bytes((len(fingerprints) + 7) // 8, "little")
     return b"".join((_pack_entry(*entry), _COUNT.pack(len(fingerprints)),
                      struct.pack(f"<{len(fingerprints)}Q", *fingerprints), edges))

@@ -52,10 +52,12 @@ def deduplicate(
 
 def _relabel_copies_of_boilerplate(paragraphs, removed: dict[int, Removal]) -> None:
     """A repeat of a boilerplate line is boilerplate too: its `of` would point at a removed line."""
-    position_of = {paragraph.index: position for position, paragraph in enumerate(paragraphs)}
+    position_of: dict[int, int] | None = None  # built for the first repeat: most articles have none
     for position, removal in list(removed.items()):
         if removal.of is None:
             continue
+        if position_of is None:
+            position_of = {paragraph.index: at for at, paragraph in enumerate(paragraphs)}
         first = removed.get(position_of[removal.of])
         if first is not None and first.reason == "boilerplate":
             removed[position] = Removal(

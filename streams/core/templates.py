@@ -223,7 +223,7 @@ def _skeleton(text: str, printable: bool | None = None) -> tuple[str, int, int]:
             return "", 0, 0  # a quantity: the line's slots carry facts
         dated = found
     masked, slots = text, 0
-    if figures or "@" in text or "://" in text or "www." in text:
+    if figures or "@" in text or (":" in text and "://" in text) or "www." in text:
         masked, slots = _FIGURE_OR_LINK_TOKEN.subn(_MARK, masked)
     masked, names = (_CAPITAL_TOKEN_SPACED if printable else _CAPITAL_TOKEN).subn(" " + _MARK, masked)
     slots += names
