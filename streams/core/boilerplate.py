@@ -164,7 +164,8 @@ def _expire(
     Returns the new meta [watermark, oldest bucket, newest bucket] (the caller writes it once),
     the expiry cutoff and the stored meta value.
     """
-    value = store.get(f"{prefix}:meta")
+    get, _ = _accessors(store)
+    value = get(f"{prefix}:meta")
     bucket_seconds = settings.bucket_seconds
     if value is None:
         bucket = seconds // bucket_seconds
@@ -205,13 +206,14 @@ def _index(store: SeenStore, prefix: str, bucket: int, entry: Entry, fingerprint
            at_edge: Collection[int]) -> None:
     """List the fingerprints that got an entry from this article under its bucket, for expiry,
     with what their entries are rebuilt from."""
+    get, put = _accessors(store)
     count_key = f"{prefix}:t{bucket}"
-    value = store.get(count_key)
+    value = get(count_key)
     (records,) = _COUNT.unpack(value) if value else (0,)
-    while store.get(f"{count_key}.{records}") is not None:
+    while get(f"{count_key}.{records}") is not None:
         records += 1  # a record whose count write a crash cut off: never overwrite it
-    store.set(f"{count_key}.{records}", pack_index_record(entry, fingerprints, at_edge))
-    store.set(count_key, _COUNT.pack(records + 1))
+    put(f"{count_key}.{records}", pack_index_record(entry, fingerprints, at_edge))
+    put(count_key, _COUNT.pack(records + 1))
 
 
 def pack_index_record(entry: Entry, fingerprints: Sequence[int], at_edge: Collection[int]) -> bytes:
