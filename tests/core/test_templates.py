@@ -4,7 +4,7 @@ from hypothesis import strategies as st
 
 from streams.core.fingerprint import exact_fingerprint
 from streams.core.normalise import normalise
-from streams.core.templates import token_count, table_rows, template_keys
+from streams.core.templates import pinned_share, skeleton_keys, token_count, table_rows, template_keys
 
 
 def fingerprints(text: str) -> set[int]:
@@ -101,3 +101,22 @@ def test_templates_table_rows_are_lines_sharing_a_form_with_figures():
 def test_templates_token_count_is_the_number_of_split_words(text):
     # the fast count (printable text, single spaces) must agree with str.split on every whitespace
     assert token_count(text) == len(text.split())
+
+
+_TOKENS = st.sampled_from(["the", "said", "on", "Monday", "Ana", "Vidal", "(Reuters)", "\u201cQuoted\u201d", "-Bob",
+                           "'Ann", "\u2014", "|", "...", "\u00c9cole", "Ελλάδα", "x@y.co", "www.a.io/b", "2030",
+                           "12:30", "May", "3rd", "and", "photo", "by"])
+_SPACES = st.sampled_from([" ", " ", " ", "  ", "\t", "\u00a0", " - "])
+
+
+@settings(max_examples=800)
+@given(st.lists(st.tuples(_TOKENS, _SPACES), min_size=2, max_size=24))
+def test_templates_skeleton_strength_is_the_share_of_slot_words(parts):
+    # strong iff at least a third of the line's words are slots, counted on str.split however
+    # the line is spaced (the skeleton's lower bound of the word count must never overshoot)
+    text = "".join(token + space for token, space in parts).strip()
+    found = skeleton_keys(text)
+    if found:
+        (_, strong), = found
+        slot_share = 1 - pinned_share(text)  # pinned_share: 1 - slots / len(text.split()), rounded
+        assert strong == (slot_share >= 1 / 3 - 1e-4)
