@@ -365,10 +365,9 @@ def find_boilerplate(
         removed, copied, edges = decide(
             paragraphs, keys, candidates, templates, evidence, carriers, set(excluded), set(feedwide), settings
         )
-    else:  # no line has any evidence: nothing can go, and the edge zone is the first and last lines
+    else:  # no line has any evidence: nothing can go, and the edge zone is the one found above
         removed, copied = {}, set(excluded)
-        zone = _bare_zone(len(candidates), allowance)
-        edges = [p for p, at_edge in zip(candidates, zone) if at_edge]
+        edges = [p for p, at_edge in zip(candidates, near) if at_edge]
     at_edge: set[int] = set()  # fingerprints this article carries at one of its edges
     for position in edges:
         at_edge.add(keys[position].fingerprint)

@@ -5,6 +5,7 @@ Pure functions of the article and that evidence; no store access."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from .fingerprint import ParagraphKey
 from .models import Paragraph, Removal
@@ -16,8 +17,12 @@ _NONE = (0, 0)  # the tally of a fingerprint without evidence
 
 
 def furniture(paragraph: Paragraph, fingerprint: int, similarity: float) -> Removal:
-    hexadecimal = f"{fingerprint:016x}"
-    return Removal(paragraph.index, paragraph.text, "boilerplate", None, hexadecimal, round(similarity, 4))
+    return _furniture(paragraph.index, paragraph.text, fingerprint, similarity)
+
+
+@lru_cache(maxsize=4096, typed=True)  # furniture recurs, often at one place; a Removal is immutable: shared
+def _furniture(index: int, text: str, fingerprint: int, similarity: float) -> Removal:
+    return Removal(index, text, "boilerplate", None, fingerprint.to_bytes(8, "big").hex(), round(similarity, 4))
 
 
 def decide(
