@@ -75,8 +75,9 @@ def decide(
             continue
         key = keys[position]
         if key.figures:  # only a line with a figure can be a row
-            if rows is None:
-                rows = table_rows([paragraph.text if k.figures else None for paragraph, k in zip(paragraphs, keys)])
+            if rows is None:  # the rows among the lines with a figure (the others cannot be rows)
+                lines = [p for p, k in enumerate(keys) if k.figures]
+                rows = {lines[row] for row in table_rows([paragraphs[p].text for p in lines])}
             if position in rows:
                 continue  # a table's rows are the story, whatever recurs
         long = key.words >= long_words

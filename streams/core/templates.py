@@ -227,11 +227,11 @@ def _skeleton(text: str, printable: bool | None = None) -> tuple[str, int, int]:
         masked, slots = _FIGURE_OR_LINK_TOKEN.subn(_MARK, masked)
     masked, names = (_CAPITAL_TOKEN_SPACED if printable else _CAPITAL_TOKEN).subn(" " + _MARK, masked)
     slots += names
+    if not slots:
+        return "", 0, 0  # no capitalised word after the first, so the first opens no name either
     if _OPENS_NAME.match(text):  # the first token is still itself in `masked`
         first, _, rest = masked.partition(" ")
         masked, slots = f"{_MARK} {rest}", slots + (first != _MARK)
-    if not slots:
-        return "", 0, 0
     normalised = normalise(masked)
     skeleton, runs = _SLOT_RUN.subn(_MARK, normalised)
     words = skeleton.count(" ") + 1 if skeleton else 0  # single spaces
