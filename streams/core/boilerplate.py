@@ -59,7 +59,7 @@ import xxhash
 
 from .fingerprint import ParagraphKey
 from .models import Article, MemoryStore, Paragraph, Removal, SeenStore
-from .evidence import SENTENCE_WORDS, decide, edge_zone, skips_unevidenced
+from .evidence import SENTENCE_WORDS, bare_edge_zone, decide, edge_zone, skips_unevidenced
 from .templates import lead_in_keys, skeleton_keys
 from .settings import DedupSettings
 
@@ -353,7 +353,7 @@ def find_boilerplate(
             seen.append(found)
         near = edge_zone(seen, allowance)
     else:  # nothing seen before: the zone is the first and last lines
-        near = _bare_zone(len(candidates), allowance)
+        near = bare_edge_zone(len(candidates), allowance)
     for order, position in enumerate(candidates):
         if near[order] or keys[position].words <= SENTENCE_WORDS:
             found = skeleton_keys(paragraphs[position].text)
@@ -420,9 +420,3 @@ def find_boilerplate(
     if new_meta != meta_value:
         put(f"{prefix}:meta", new_meta)
     return removed
-
-
-def _bare_zone(count: int, allowance: int) -> list[bool]:
-    """`edge_zone` of `count` lines none of which has evidence: the first and the last
-    `allowance` + 1 lines."""
-    return [order <= allowance or count - 1 - order <= allowance for order in range(count)]

@@ -154,3 +154,9 @@ def edge_zone(evidenced: Sequence[bool], allowance: int) -> list[bool]:
         zone.append(before <= allowance or after <= allowance)
         before += not seen
     return zone
+
+
+def bare_edge_zone(count: int, allowance: int) -> list[bool]:
+    """`edge_zone` of `count` lines none of which has evidence: the first and the last
+    `allowance` + 1 lines."""
+    return [order <= allowance or count - 1 - order <= allowance for order in range(count)]
