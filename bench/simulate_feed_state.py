@@ -33,7 +33,8 @@ from streams.core.boilerplate import article_id, pack_index_record, source_prefi
 from streams.core.dedup import DedupSettings  # noqa: E402
 from streams.core.feedwide import FeedSettings  # noqa: E402
 from streams.core.links import Record, source_hash, uri_hash  # noqa: E402
-from streams.core.state_log import StateLog, rebuild  # noqa: E402
+from streams.core.compact_index import CompactIndex  # noqa: E402
+from streams.core.state_log import StateLog, rebuild, rebuild_into  # noqa: E402
 
 START = 1_900_000_000  # event seconds of the first article
 _LEN = struct.Struct("<II")
@@ -113,6 +114,14 @@ def write_records(path: Path, table: dict[str, bytes]) -> None:
             out.write(value)
 
 
+def index_sizes(state: CompactIndex) -> dict[str, int]:
+    """Where the index's bytes are: its packed tables, and the keys it keeps in a dict."""
+    tables = [*state.fingerprint_tables.values(), *state.band_tables.values()]
+    return {"table_keys": sum(map(len, tables)), "table_slots_bytes": sum(8 * len(t.slots) for t in tables),
+            "table_long_values": sum(len(t.long) for t in tables), "dict_keys": len(state.other),
+            "dict_payload_bytes": sum(len(k) + len(v) for k, v in state.other.items())}
+
+
 def recover(path: Path, feed_hours: float) -> dict[str, float]:
     """In a fresh process: read the records, restore, rebuild; time and RSS."""
     before = rss_bytes()
@@ -129,12 +138,14 @@ def recover(path: Path, feed_hours: float) -> dict[str, float]:
     del data
     read = time.perf_counter() - started
     log = StateLog()
-    state = rebuild(log.restore(records), DedupSettings(), FeedSettings(feed_horizon_hours=feed_hours))
+    state = CompactIndex()
+    rebuild_into(state, log.restore(records), DedupSettings(), FeedSettings(feed_horizon_hours=feed_hours))
     took, cpu = time.perf_counter() - started, time.process_time() - cpu
     del records
     # CPU time is what a core would take; wall time adds whatever else held the cores
     return {"recovery_s": round(took, 2), "recovery_cpu_s": round(cpu, 2), "load_average": os.getloadavg()[0], "read_s": round(read, 2), "index_keys": len(state),
             "index_payload_bytes": sum(len(k) + len(v) for k, v in state.items()),
+            **index_sizes(state),
             "rss_after_recovery_bytes": rss_bytes(), "rss_growth_bytes": rss_bytes() - before,
             "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
 

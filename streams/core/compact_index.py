@@ -6,11 +6,16 @@ Almost every key of a large feed state is one of two shapes whose values are sho
   paragraph seen once;
 - a link band ``feed:b{bucket}:{band:02x}{value:08x}`` (`links`): 4 bytes, one record number.
 A dict holds each as a str key, a bytes value and an entry: ~146 B of RSS for ~32 B of payload.
-Here each slice (a source's fingerprints, a bucket's bands) is an `IntTable`: the key parsed to
-an int and the value packed into one 8-byte word, in one flat array (16 B a slot, open
-addressing), so ~25-30 B a key. Every other key (index and link records, counts, metas, line
-entries), and any key of those shapes that is not written in their canonical form, stays in a
-dict as it is: the store is exact for any key and value.
+Here each slice (a source's fingerprints, a bucket's bands) is an `IntTable`: the key's hex part
+as an int and the value packed into one 8-byte word, in one flat array (16 B a slot, open
+addressing at most 75 % full), plus 2 B a slot of filter: ~25 B a key. Every other key (index and
+link records, counts, metas, line entries), and any key of those shapes not written in their
+canonical spelling, stays in a dict as it is: the store is exact for any key and value.
+
+Most reads miss (a paragraph new to its source, a band no earlier article had: the feed stage
+reads ~300 band keys an article), and parsing a key costs more than a dict lookup. So each table
+also keeps a one-hash Bloom filter over Python's hash of the key's text, which answers most misses
+without parsing; a hit or a false positive (~5 %) parses the key and probes the table.
 """
 
 from __future__ import annotations
@@ -20,213 +25,254 @@ from collections.abc import Callable, Iterator
 
 from .models import SeenStore
 
-_MASK64 = (1 << 64) - 1
 _LOW = (1 << 56) - 1
 _LONG = 0xFF  # length byte of a word whose value is longer than 7 bytes: it sits in `long`
+_GONE = 0xFE  # length byte of a deleted key's word
 _HEX = frozenset("0123456789abcdef")
-_MIN_SLOTS = 8
+_DIGITS = frozenset("0123456789")
+_FILTER_BITS = 16  # per slot: about 1 false positive in 20 at full load
+_MAX_LOAD = 0.75
 
 
 class IntTable:
     """Int keys below 2**64 to bytes values, by open addressing with linear probing.
 
-    `slots` holds (key, word) pairs; key 0 marks a free slot (the key 0 itself is `zero`). A word is the value's bytes (little
-    endian) with its length in the top byte, for a value of at most 7 bytes; a longer one sits
-    in `long` and its word says so. The table doubles at 70 % load, so it is 35-70 % full."""
+    `slots` holds (key, word) pairs; key 0 marks a free slot (the key 0 itself is `zero`). A word
+    is the value's bytes (little endian) with its length in the top byte, for a value of at most
+    7 bytes; a longer one sits in `long` and its word says so; a deleted key keeps its slot with
+    a `_GONE` word until the table is rebuilt (a delete is one probe, and expiry deletes a
+    bucket's keys all at once). `seen` is the filter: a bit per hash of a key's text
+    (`name(key)`), set for every key written since the table was last rebuilt."""
 
-    __slots__ = ("slots", "mask", "size", "long", "zero")
+    __slots__ = ("name", "width", "slots", "room", "count", "used", "long", "zero", "seen", "bits")
 
-    def __init__(self, capacity: int = 0) -> None:
-        slots = _MIN_SLOTS
-        while slots * 7 < capacity * 10:
-            slots *= 2
-        self.slots = array("Q", [0]) * (2 * slots)
-        self.mask = slots - 1
-        self.size = 0
+    def __init__(self, name: Callable[[int], str], capacity: int = 0, width: int = 16) -> None:
+        self.name = name
+        self.width = width  # hex digits of a key in its text
         self.long: dict[int, bytes] = {}
         self.zero: bytes | None = None
+        self.count = 0  # live keys in `slots`
+        self._allocate(max(8, int(capacity / _MAX_LOAD) + 1))
+
+    def _allocate(self, room: int) -> None:
+        self.room = room
+        self.slots = array("Q", [0]) * (2 * room)
+        self.used = 0  # slots taken, deleted keys included
+        bits = 64
+        while bits < _FILTER_BITS * room:
+            bits *= 2
+        self.bits = bits - 1  # a mask
+        self.seen = bytearray(bits // 8)
 
     def __len__(self) -> int:
-        return self.size + (self.zero is not None)
+        return self.count + (self.zero is not None)
 
     def get(self, key: int) -> bytes | None:
         if not key:
             return self.zero
-        slots, mask = self.slots, self.mask
-        at = (key ^ key >> 32) & mask
+        slots, room = self.slots, self.room
+        at = (key ^ key >> 32) % room
         while True:
             found = slots[2 * at]
             if found == key:
                 word = slots[2 * at + 1]
                 length = word >> 56
-                return self.long[key] if length == _LONG else (word & _LOW).to_bytes(length, "little")
+                if length < 8:
+                    return (word & _LOW).to_bytes(length, "little")
+                return self.long[key] if length == _LONG else None
             if not found:
                 return None
-            at = (at + 1) & mask
+            at = at + 1 if at + 1 < room else 0
 
-    def set(self, key: int, value: bytes) -> None:
+    def set(self, key: int, value: bytes, text_hash: int | None = None) -> None:
+        """Write `value` under `key`; `text_hash` is the hash of its text, if the caller has it."""
+        bit = (hash(self.name(key)) if text_hash is None else text_hash) & self.bits
+        self.seen[bit >> 3] |= 1 << (bit & 7)
         if not key:
             self.zero = bytes(value)
             return
         length = len(value)
         word = int.from_bytes(value, "little") | length << 56 if length < 8 else _LONG << 56
-        slots, mask = self.slots, self.mask
-        at = (key ^ key >> 32) & mask
+        slots, room = self.slots, self.room
+        at = (key ^ key >> 32) % room
         while True:
             found = slots[2 * at]
             if found == key:
-                if slots[2 * at + 1] >> 56 == _LONG and length < 8:
+                before = slots[2 * at + 1] >> 56
+                if before == _LONG:
                     del self.long[key]
+                elif before == _GONE:
+                    self.count += 1
                 break
             if not found:
                 slots[2 * at] = key
-                self.size += 1
+                self.count += 1
+                self.used += 1
                 break
-            at = (at + 1) & mask
+            at = at + 1 if at + 1 < room else 0
         slots[2 * at + 1] = word
         if length >= 8:
             self.long[key] = bytes(value)
-        if self.size * 10 > (mask + 1) * 7:
-            self._grow()
+        if self.used > _MAX_LOAD * room:
+            if self.count > _MAX_LOAD * room / 2:
+                self._grow()
+            else:  # mostly deleted keys: the same room without them
+                self._rebuild()
 
     def delete(self, key: int) -> None:
         if not key:
             self.zero = None
             return
-        slots, mask = self.slots, self.mask
-        at = (key ^ key >> 32) & mask
+        slots, room = self.slots, self.room
+        at = (key ^ key >> 32) % room
         while True:
             found = slots[2 * at]
             if not found:
                 return
             if found == key:
                 break
-            at = (at + 1) & mask
-        if slots[2 * at + 1] >> 56 == _LONG:
+            at = at + 1 if at + 1 < room else 0
+        before = slots[2 * at + 1] >> 56
+        if before == _GONE:
+            return
+        if before == _LONG:
             del self.long[key]
-        self.size -= 1
-        # backward shift: move up every later key of the run whose home is not between the hole
-        # and it, so a probe never stops at the hole before reaching it
-        hole, at = at, (at + 1) & mask
-        while True:
-            found = slots[2 * at]
-            if not found:
-                break
-            home = (found ^ found >> 32) & mask
-            if (at - home) & mask >= (at - hole) & mask:
-                slots[2 * hole], slots[2 * hole + 1] = found, slots[2 * at + 1]
-                hole = at
-            at = (at + 1) & mask
-        slots[2 * hole] = slots[2 * hole + 1] = 0
+        slots[2 * at + 1] = _GONE << 56
+        self.count -= 1
+
+    def keys(self) -> Iterator[int]:
+        if self.zero is not None:
+            yield 0
+        slots = self.slots
+        for at in range(0, len(slots), 2):
+            if slots[at] and slots[at + 1] >> 56 != _GONE:
+                yield slots[at]
 
     def items(self) -> Iterator[tuple[int, bytes]]:
-        if self.zero is not None:
-            yield 0, self.zero
-        slots, long = self.slots, self.long
-        for at in range(0, len(slots), 2):
-            key = slots[at]
-            if key:
-                word = slots[at + 1]
-                length = word >> 56
-                yield key, long[key] if length == _LONG else (word & _LOW).to_bytes(length, "little")
+        for key in self.keys():
+            yield key, self.get(key)  # type: ignore[misc]  # every key listed has a value
 
     def _grow(self) -> None:
+        """Twice the room. The filter doubles by repeating itself: a key's bit is its text's hash
+        under a mask one bit wider, in one of the two copies of its old bit, so it stays set
+        without hashing every key's text again (the false positives stay as they were)."""
+        seen = self.seen
+        self._place_all(2 * self.room)
+        self.seen, self.bits = seen * (len(self.seen) // len(seen)), 8 * len(self.seen) - 1
+
+    def _rebuild(self) -> None:
+        """The same room without the deleted keys, with a filter of the live keys only."""
+        self._place_all(self.room)
+        seen, bits, name = self.seen, self.bits, self.name
+        for key in self.keys():
+            bit = hash(name(key)) & bits
+            seen[bit >> 3] |= 1 << (bit & 7)
+
+    def _place_all(self, room: int) -> None:
         old = self.slots
-        self.slots = slots = array("Q", [0]) * (2 * len(old))
-        self.mask = mask = len(slots) // 2 - 1
+        self._allocate(room)
+        slots = self.slots
         for at in range(0, len(old), 2):
-            key = old[at]
-            if key:
-                place = (key ^ key >> 32) & mask
+            key, word = old[at], old[at + 1]
+            if key and word >> 56 != _GONE:
+                place = (key ^ key >> 32) % room
                 while slots[2 * place]:
-                    place = (place + 1) & mask
-                slots[2 * place], slots[2 * place + 1] = key, old[at + 1]
+                    place = place + 1 if place + 1 < room else 0
+                slots[2 * place], slots[2 * place + 1] = key, word
+                self.used += 1
 
 
 class CompactIndex:
     """The feed-state index of a worker: a `SeenStore` (get/set/delete), also read as a mapping
-    (`items`, `len`, iteration) by recovery checks and tests."""
+    (`items`, `len`, iteration) by recovery checks and tests.
 
-    __slots__ = ("fingerprint_tables", "band_tables", "other")
+    A table is found by the head of its keys: ``feed:b{bucket}:`` (`band_tables`, the text before
+    the last 10 digits) or ``{src}:`` (`fingerprint_tables`, a 25-character key's first 9)."""
+
+    __slots__ = ("fingerprint_tables", "band_tables", "other", "odd")
 
     def __init__(self) -> None:
-        self.fingerprint_tables: dict[str, IntTable] = {}  # source prefix -> fingerprint -> entries
-        self.band_tables: dict[str, IntTable] = {}  # bucket (decimal) -> band << 32 | value -> records
+        self.fingerprint_tables: dict[str, IntTable] = {}  # "{src}:" -> fingerprint -> entries
+        self.band_tables: dict[str, IntTable] = {}  # "feed:b{bucket}:" -> band << 32 | value -> records
         self.other: dict[str, bytes] = {}
+        self.odd = False  # `other` may hold a key under a table's head (a non-canonical spelling)
 
     def fingerprints(self, prefix: str, capacity: int = 0) -> IntTable | None:
-        """The table of source `prefix`'s fingerprint keys (made, for at least `capacity` keys,
-        if it is missing), or None for a prefix that is not 8 lower-case hex digits."""
-        table = self.fingerprint_tables.get(prefix)
+        """The table of source `prefix`'s fingerprint keys (made, for `capacity` keys, if it is
+        missing), or None for a prefix that is not 8 lower-case hex digits."""
+        head = prefix + ":"
+        table = self.fingerprint_tables.get(head)
         if table is None and len(prefix) == 8 and _HEX.issuperset(prefix):
-            table = self.fingerprint_tables[prefix] = IntTable(capacity)
+            table = self.fingerprint_tables[head] = IntTable(f"{head}{{:016x}}".format, capacity, 16)
         return table
 
     def bands(self, bucket: str, capacity: int = 0) -> IntTable | None:
         """The table of a bucket's band keys (made if missing), or None for a non-canonical bucket."""
-        table = self.band_tables.get(bucket)
-        if table is None and bucket.isascii() and bucket.isdigit() and str(int(bucket)) == bucket:
-            table = self.band_tables[bucket] = IntTable(capacity)
+        head = f"feed:b{bucket}:"
+        table = self.band_tables.get(head)
+        if table is None and bucket and _DIGITS.issuperset(bucket) and str(int(bucket)) == bucket:
+            table = self.band_tables[head] = IntTable(f"{head}{{:010x}}".format, capacity, 10)
         return table
 
-    def _table(self, key: str, make: bool) -> tuple[IntTable | None, int]:
-        """The table and int key of `key` (made if missing and `make`), or (None, 0) when it
-        lives in `other`. Only the canonical spelling of a shape has a table key, so two keys
-        are never one."""
-        if len(key) == 25 and key[8] == ":":
-            table = self.fingerprint_tables.get(key[:8])
-            if table is None and make:
-                table = self.fingerprints(key[:8])
-            rest = key[9:]
-            if table is not None and _HEX.issuperset(rest):
-                return table, int(rest, 16)
-        elif key.startswith("feed:b"):
-            colon = key.find(":", 6)
-            rest = key[colon + 1 :]
-            if colon > 6 and len(rest) == 10 and _HEX.issuperset(rest):
-                table = self.band_tables.get(key[6:colon])
-                if table is None and make:
-                    table = self.bands(key[6:colon])
-                if table is not None:
-                    return table, int(rest, 16)
-        return None, 0
+    def _table(self, key: str) -> tuple[IntTable | None, dict[str, IntTable], str]:
+        """The table under whose head `key` is, the tables it is one of and the head."""
+        head = key[:-10]
+        table = self.band_tables.get(head)
+        if table is not None:
+            return table, self.band_tables, head
+        if len(key) == 25:
+            head = key[:9]
+            return self.fingerprint_tables.get(head), self.fingerprint_tables, head
+        return None, self.band_tables, head
 
     def get(self, key: str) -> bytes | None:
-        # the fingerprint shape inline: the core reads ~20-30 of them an article
-        if len(key) == 25 and key[8] == ":":
-            table = self.fingerprint_tables.get(key[:8])
-            rest = key[9:]
-            if table is not None and _HEX.issuperset(rest):
+        # inline, the filter first: the core reads ~300 band keys and ~30 fingerprint keys an
+        # article, most of them missing
+        table = self.band_tables.get(key[:-10])
+        if table is None:
+            table = self.fingerprint_tables.get(key[:9]) if len(key) == 25 else None
+            if table is None:
+                return self.other.get(key)
+        bit = hash(key) & table.bits
+        if table.seen[bit >> 3] >> (bit & 7) & 1:
+            rest = key[-table.width :]
+            if _HEX.issuperset(rest):
                 return table.get(int(rest, 16))
-            return self.other.get(key)
-        table, number = self._table(key, False)
-        return self.other.get(key) if table is None else table.get(number)
+        return self.other.get(key) if self.odd else None
 
     def set(self, key: str, value: bytes) -> None:
-        table, number = self._table(key, True)
-        if table is None:
-            self.other[key] = value
-        else:
-            table.set(number, value)
+        table, _, _ = self._table(key)
+        if table is None:  # the first key of a new table, or a key of no table
+            if len(key) == 25 and key[8] == ":":
+                table = self.fingerprints(key[:8])
+            elif key.startswith("feed:b") and key[-11:-10] == ":":
+                table = self.bands(key[6:-11])
+        if table is not None:
+            rest = key[-table.width :]
+            if _HEX.issuperset(rest):
+                table.set(int(rest, 16), value, hash(key))
+                return
+            self.odd = True
+        self.other[key] = value
 
     def delete(self, key: str) -> None:
-        table, number = self._table(key, False)
-        if table is None:
+        table, tables, head = self._table(key)
+        rest = key[-table.width :] if table is not None else ""
+        if table is None or not _HEX.issuperset(rest):
             self.other.pop(key, None)
-        else:
-            table.delete(number)
+            return
+        table.delete(int(rest, 16))
+        if not len(table):  # a source gone quiet, a bucket expired: its table goes too
+            del tables[head]
 
     def __len__(self) -> int:
         return len(self.other) + sum(map(len, self.fingerprint_tables.values())) + sum(map(len, self.band_tables.values()))
 
     def items(self) -> Iterator[tuple[str, bytes]]:
         yield from self.other.items()
-        for prefix, table in self.fingerprint_tables.items():
-            for fingerprint, value in table.items():
-                yield f"{prefix}:{fingerprint:016x}", value
-        for bucket, table in self.band_tables.items():
+        for table in (*self.fingerprint_tables.values(), *self.band_tables.values()):
             for number, value in table.items():
-                yield f"feed:b{bucket}:{number:010x}", value
+                yield table.name(number), value
 
     def __iter__(self) -> Iterator[str]:
         return (key for key, _ in self.items())
@@ -252,8 +298,8 @@ IntView = IntTable | _Formatted
 
 def fingerprint_view(store: SeenStore, prefix: str, capacity: int = 0) -> IntView:
     """Source `prefix`'s fingerprint keys ``{prefix}:{fp:016x}`` of `store`, keyed by fingerprint:
-    a `CompactIndex`'s own table (made for `capacity` keys), which saves the key's text both
-    ways on each of a recovery's millions of writes; any other store through its keys."""
+    a `CompactIndex`'s own table (made for `capacity` keys), which saves parsing the key on each
+    of a recovery's millions of writes; any other store through its keys."""
     table = store.fingerprints(prefix, capacity) if isinstance(store, CompactIndex) else None
     return table if table is not None else _Formatted(store, f"{prefix}:{{:016x}}".format)
 

@@ -54,11 +54,7 @@ class IndexWrites(ArticleWrites):
         index = self.base
         for key, value in self.pending.items():
             if value is None:
-                if index.get(key) is None:
-                    if (partition, key) not in writes:
-                        continue  # nothing to delete
-                else:
-                    index.delete(key)
+                index.delete(key)  # also of a key that is not there: `StateLog.log` drops such a delete
             else:
                 index.set(key, value)
             writes.pop((partition, key), None)  # to the end: the place of the last write

@@ -3,6 +3,8 @@ key shapes, the value lengths, the collisions and the deletes in the middle of a
 
 from __future__ import annotations
 
+import random
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,7 +20,7 @@ _VALUES = st.binary(max_size=12)  # packed in the word (<= 7 bytes) and not
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["set", "delete"]), _KEYS, _VALUES), max_size=200))
 def test_compact_index_int_table_reads_as_a_dict(ops):
-    table, model = IntTable(), {}
+    table, model = IntTable("{:x}".format), {}
     for op, key, value in ops:
         if op == "set":
             table.set(key, value)
@@ -52,6 +54,28 @@ def test_compact_index_reads_as_the_memory_store(ops):
         assert index.get(key) == memory.get(key)
     assert dict(index.items()) == memory.data and len(index) == len(memory.data)
     assert set(index) == set(memory.data)
+    assert all(index.get(key) == value for key, value in memory.data.items())
+
+
+def test_compact_index_reads_every_key_back_through_growth_and_expiry():
+    """Thousands of keys: the tables grow, a bucket's keys all go (its table with them), deleted
+    keys pile up until a table is rebuilt without them; every read still answers as a dict."""
+    rng = random.Random(5)
+    index, memory = CompactIndex(), MemoryStore()
+    keys = [f"{rng.choice([1, 2]):08x}:{rng.getrandbits(64):016x}" for _ in range(6000)]
+    keys += [f"feed:b{rng.choice([10, 11])}:{rng.getrandbits(37):010x}" for _ in range(4000)]
+    for round_ in range(3):
+        for key in keys:
+            value = rng.randbytes(rng.choice([4, 7, 14]))
+            index.set(key, value)
+            memory.set(key, value)
+        for key in keys[round_::2] + [k for k in keys if k.startswith("feed:b10:")]:
+            index.delete(key)
+            memory.delete(key)
+        misses = [f"{1:08x}:{rng.getrandbits(64):016x}" for _ in range(500)]
+        assert [index.get(key) for key in keys + misses] == [memory.get(key) for key in keys + misses]
+    assert dict(index.items()) == memory.data
+    assert "feed:b10:" not in index.band_tables  # an expired bucket leaves no table
 
 
 def test_compact_index_views_write_the_keys_the_core_reads():
