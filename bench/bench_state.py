@@ -7,8 +7,8 @@ Also the state sizes issue #12 asks for: bytes per kept fingerprint (index in me
 the log holds for it) and link-index bytes per article, over a stream longer than the horizons.
 
 And what the worker's index costs per article (`stores`): the core's CPU on the worker's path
-(`IndexWrites` per article, applied per batch) over a plain dict — the worker's index before
-`CompactIndex` — and over the `CompactIndex`, alternated, best of `--rounds`, for both stages
+(`IndexWrites` per article, applied per batch) over a `DictIndex` (`NEWSCLEAN_STATE_INDEX=dict`,
+the default) and over a `CompactIndex` (`compact`), alternated, best of `--rounds`, for both stages
 (`observe` + `deduplicate`) and for `bench_dedup`'s exact path (`deduplicate` alone, its
 articles), with the store calls per article.
 
@@ -31,17 +31,8 @@ from bench.bench_dedup import START, articles  # noqa: E402
 from streams.core.compact_index import CompactIndex  # noqa: E402
 from streams.core.dedup import DedupSettings, deduplicate  # noqa: E402
 from streams.core.feedwide import FeedSettings, observe  # noqa: E402
-from streams.core.models import Article, MemoryStore  # noqa: E402
+from streams.core.models import Article, DictIndex, MemoryStore  # noqa: E402
 from streams.core.state_log import IndexWrites, StateLog, rebuild  # noqa: E402
-
-
-class DictIndex(dict):
-    """The worker's index before `CompactIndex`: a dict, read through its own C `get`."""
-
-    set = dict.__setitem__
-
-    def delete(self, key: str) -> None:
-        self.pop(key, None)
 
 
 INDEXES = {"dict": DictIndex, "compact": CompactIndex}

@@ -11,7 +11,7 @@ from typing import Any, Callable
 import pytest
 
 from streams.core.compact_index import CompactIndex
-from streams.core.models import ArticleWrites, MemoryStore
+from streams.core.models import ArticleWrites, DictIndex, MemoryStore
 from streams.replay.journal import JournalStore
 from streams.worker.state import TableStore
 
@@ -19,8 +19,8 @@ from streams.worker.state import TableStore
 class _Table:
     """What `TableStore` reads of a table's state: the index rebuilt in memory from its log."""
 
-    def __init__(self) -> None:
-        self.index = CompactIndex()
+    def __init__(self, index) -> None:
+        self.index = index
 
 
 class _Base:
@@ -51,16 +51,22 @@ def _article_writes() -> _Base:
     return _Base(writes, base.get, writes.commit)
 
 
-def _table_store() -> _Base:
-    table = _Table()
+def _table_store(index=CompactIndex) -> _Base:
+    table = _Table(index())
     store = TableStore(table)
     changelog: dict = {}
     return _Base(store, table.index.get, lambda: store.apply(0, changelog))
 
 
-STORES = {"memory": _memory, "compact": _compact, "journal": _journal, "article_writes": _article_writes,
-          "table_store": _table_store}
-TRANSACTIONS = {"article_writes": _article_writes, "table_store": _table_store}
+def _dict() -> _Base:
+    store = DictIndex()
+    return _Base(store, store.get, lambda: None)
+
+
+STORES = {"memory": _memory, "compact": _compact, "dict": _dict, "journal": _journal, "article_writes": _article_writes,
+          "table_store": _table_store, "table_store_dict": lambda: _table_store(DictIndex)}
+TRANSACTIONS = {"article_writes": _article_writes, "table_store": _table_store,
+                "table_store_dict": lambda: _table_store(DictIndex)}
 
 
 @pytest.fixture(params=list(STORES))

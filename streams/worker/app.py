@@ -116,7 +116,8 @@ class Newsclean(Agents):
         # changelogs of equal partition counts together), so one agent holds all of it.
         self.feed_state = self.app.Table("feed", partitions=1, key_type=bytes, value_type=bytes, schema=faust.Schema(**raw))
         # the tables hold the state's log; the state itself is rebuilt in memory (streams.worker.state)
-        self.seen_log, self.feed_log = TableState(self.seen, settings.pipeline), TableState(self.feed_state, settings.pipeline)
+        self.seen_log, self.feed_log = (TableState(self.seen, settings.pipeline, settings.state_index),
+                                        TableState(self.feed_state, settings.pipeline, settings.state_index))
         self.ner_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsclean-ner")
         self.metrics = Metrics()
         self.positions: dict[Any, int] = {}  # next offset to process, per input partition (for lag)

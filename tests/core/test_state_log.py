@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from streams.core.compact_index import CompactIndex
 from streams.core.dedup import DedupSettings, deduplicate
 from streams.core.feedwide import FeedSettings, observe, state_view
-from streams.core.models import MemoryStore
+from streams.core.models import DictIndex
 from streams.core.state_log import IndexWrites, StateLog, pack_ops, persisted_key, rebuild_into, unpack_ops
 
 from .made_up import article, paragraph, story
@@ -44,11 +44,11 @@ def feeds(draw):
 
 
 # the worker's index and a plain dict: recovery into either gives the same state and decisions
-INDEXES = {"compact": CompactIndex, "dict": MemoryStore}
+INDEXES = {"compact": CompactIndex, "dict": DictIndex}
 
 
 def entries(index) -> dict[str, bytes]:
-    return index.data if isinstance(index, MemoryStore) else dict(index.items())
+    return dict(index.items())
 
 
 def process(batch, index):
