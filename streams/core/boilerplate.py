@@ -244,11 +244,10 @@ def rebuild(primary: Mapping[str, bytes], settings: DedupSettings, store: SeenSt
         inner, edge = (seconds, me, flags), (seconds, me, flags | _EDGE)
         packed = (pack_entries([inner]), pack_entries([edge]))
         view = views[key.partition(":")[0]]
-        get, put = view.get, view.set
+        add, put = view.add, view.set
         for fingerprint, at in fingerprints:
-            stored = get(fingerprint)
+            stored = add(fingerprint, packed[at])
             if stored is None:  # the common case, as live: a first sighting
-                put(fingerprint, packed[at])
                 continue
             updated = _add_entry(unpack_entries(stored), edge if at else inner, keep_oldest, settings.max_entries)
             if updated is not None:

@@ -13,9 +13,10 @@ link records, counts, metas, line entries), and any key of those shapes not writ
 canonical spelling, stays in a dict as it is: the store is exact for any key and value.
 
 Most reads miss (a paragraph new to its source, a band no earlier article had: the feed stage
-reads ~300 band keys an article), and parsing a key costs more than a dict lookup. So each table
-also keeps a one-hash Bloom filter over Python's hash of the key's text, which answers most misses
-without parsing; a hit or a false positive (~5 %) parses the key and probes the table.
+reads ~300 band keys an article), and a Python probe costs more than a dict lookup. So each table
+also keeps a one-hash Bloom filter indexed by the low bits of the key (its last 8 hex digits, a
+hash in both shapes), which answers most misses after reading 8 digits; a hit or a false
+positive (~5 %) checks the whole key and probes the table.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ class IntTable:
     is the value's bytes (little endian) with its length in the top byte, for a value of at most
     7 bytes; a longer one sits in `long` and its word says so; a deleted key keeps its slot with
     a `_GONE` word until the table is rebuilt (a delete is one probe, and expiry deletes a
-    bucket's keys all at once). `seen` is the filter: a bit per hash of a key's text
-    (`name(key)`), set for every key written since the table was last rebuilt."""
+    bucket's keys all at once). `seen` is the filter: the bit `key & bits` of every key written
+    since the table was last rebuilt. `name` gives a key's text."""
 
     __slots__ = ("name", "width", "slots", "room", "count", "used", "long", "zero", "seen", "bits")
 
@@ -59,7 +60,7 @@ class IntTable:
         self.slots = array("Q", [0]) * (2 * room)
         self.used = 0  # slots taken, deleted keys included
         bits = 64
-        while bits < _FILTER_BITS * room:
+        while bits < _FILTER_BITS * room and bits < 1 << 32:  # a key's last 8 digits give its bit
             bits *= 2
         self.bits = bits - 1  # a mask
         self.seen = bytearray(bits // 8)
@@ -84,9 +85,8 @@ class IntTable:
                 return None
             at = at + 1 if at + 1 < room else 0
 
-    def set(self, key: int, value: bytes, text_hash: int | None = None) -> None:
-        """Write `value` under `key`; `text_hash` is the hash of its text, if the caller has it."""
-        bit = (hash(self.name(key)) if text_hash is None else text_hash) & self.bits
+    def set(self, key: int, value: bytes) -> None:
+        bit = key & self.bits
         self.seen[bit >> 3] |= 1 << (bit & 7)
         if not key:
             self.zero = bytes(value)
@@ -114,10 +114,41 @@ class IntTable:
         if length >= 8:
             self.long[key] = bytes(value)
         if self.used > _MAX_LOAD * room:
-            if self.count > _MAX_LOAD * room / 2:
-                self._grow()
-            else:  # mostly deleted keys: the same room without them
-                self._rebuild()
+            # twice the room, or the same room without the deleted keys when they are most of it
+            self._rebuild(2 * room if self.count > _MAX_LOAD * room / 2 else room)
+
+    def add(self, key: int, value: bytes) -> bytes | None:
+        """`key`'s value if it has one (left as it is), else None after writing `value` under
+        it: one probe for what would be a `get` and a `set` (a recovery's first sightings)."""
+        if not key or len(value) >= 8:
+            found = self.get(key)
+            if found is None:
+                self.set(key, value)
+            return found
+        slots, room = self.slots, self.room
+        at = (key ^ key >> 32) % room
+        while True:
+            taken = slots[2 * at]
+            if taken == key:
+                word = slots[2 * at + 1]
+                length = word >> 56
+                if length < 8:
+                    return (word & _LOW).to_bytes(length, "little")
+                if length == _LONG:
+                    return self.long[key]
+                break  # a deleted key's slot: written again
+            if not taken:
+                slots[2 * at] = key
+                self.used += 1
+                break
+            at = at + 1 if at + 1 < room else 0
+        slots[2 * at + 1] = int.from_bytes(value, "little") | len(value) << 56
+        self.count += 1
+        bit = key & self.bits
+        self.seen[bit >> 3] |= 1 << (bit & 7)
+        if self.used > _MAX_LOAD * room:
+            self._rebuild(2 * room if self.count > _MAX_LOAD * room / 2 else room)
+        return None
 
     def delete(self, key: int) -> None:
         if not key:
@@ -152,26 +183,11 @@ class IntTable:
         for key in self.keys():
             yield key, self.get(key)  # type: ignore[misc]  # every key listed has a value
 
-    def _grow(self) -> None:
-        """Twice the room. The filter doubles by repeating itself: a key's bit is its text's hash
-        under a mask one bit wider, in one of the two copies of its old bit, so it stays set
-        without hashing every key's text again (the false positives stay as they were)."""
-        seen = self.seen
-        self._place_all(2 * self.room)
-        self.seen, self.bits = seen * (len(self.seen) // len(seen)), 8 * len(self.seen) - 1
-
-    def _rebuild(self) -> None:
-        """The same room without the deleted keys, with a filter of the live keys only."""
-        self._place_all(self.room)
-        seen, bits, name = self.seen, self.bits, self.name
-        for key in self.keys():
-            bit = hash(name(key)) & bits
-            seen[bit >> 3] |= 1 << (bit & 7)
-
-    def _place_all(self, room: int) -> None:
+    def _rebuild(self, room: int) -> None:
+        """Into `room` slots, without the deleted keys, with a filter of the live keys only."""
         old = self.slots
         self._allocate(room)
-        slots = self.slots
+        slots, seen, bits = self.slots, self.seen, self.bits
         for at in range(0, len(old), 2):
             key, word = old[at], old[at + 1]
             if key and word >> 56 != _GONE:
@@ -180,6 +196,10 @@ class IntTable:
                     place = place + 1 if place + 1 < room else 0
                 slots[2 * place], slots[2 * place + 1] = key, word
                 self.used += 1
+                bit = key & bits
+                seen[bit >> 3] |= 1 << (bit & 7)
+        if self.zero is not None:
+            seen[0] |= 1
 
 
 class CompactIndex:
@@ -233,7 +253,10 @@ class CompactIndex:
             table = self.fingerprint_tables.get(key[:9]) if len(key) == 25 else None
             if table is None:
                 return self.other.get(key)
-        bit = hash(key) & table.bits
+        try:
+            bit = int(key[-8:], 16) & table.bits
+        except ValueError:  # not hex: not a key of the table
+            return self.other.get(key)
         if table.seen[bit >> 3] >> (bit & 7) & 1:
             rest = key[-table.width :]
             if _HEX.issuperset(rest):
@@ -250,7 +273,7 @@ class CompactIndex:
         if table is not None:
             rest = key[-table.width :]
             if _HEX.issuperset(rest):
-                table.set(int(rest, 16), value, hash(key))
+                table.set(int(rest, 16), value)
                 return
             self.odd = True
         self.other[key] = value
@@ -291,6 +314,13 @@ class _Formatted:
 
     def set(self, number: int, value: bytes) -> None:
         self.store.set(self.key(number), value)
+
+    def add(self, number: int, value: bytes) -> bytes | None:
+        key = self.key(number)
+        found = self.store.get(key)
+        if found is None:
+            self.store.set(key, value)
+        return found
 
 
 IntView = IntTable | _Formatted

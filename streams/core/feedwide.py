@@ -281,7 +281,9 @@ def rebuild(primary: Mapping[str, bytes], settings: FeedSettings, store: SeenSto
         view = views[bucket]
         for band, band_value in record.bands:  # each record once, in order: what `add_record` appended
             band = band << 32 | band_value
-            view.set(band, (view.get(band) or b"") + entry)
+            listed = view.add(band, entry)
+            if listed is not None:
+                view.set(band, listed + entry)
         if record.lines:
             _record_lines(store, bucket, record.lines, (record.seconds, record.source, record.uri_hash & 0xFFFFFFFF),
                           settings)

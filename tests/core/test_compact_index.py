@@ -18,13 +18,16 @@ _VALUES = st.binary(max_size=12)  # packed in the word (<= 7 bytes) and not
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["set", "delete"]), _KEYS, _VALUES), max_size=200))
+@given(st.lists(st.tuples(st.sampled_from(["set", "add", "delete"]), _KEYS, _VALUES), max_size=200))
 def test_compact_index_int_table_reads_as_a_dict(ops):
     table, model = IntTable("{:x}".format), {}
     for op, key, value in ops:
         if op == "set":
             table.set(key, value)
             model[key] = value
+        elif op == "add":
+            assert table.add(key, value) == model.get(key)
+            model.setdefault(key, value)
         else:
             table.delete(key)
             model.pop(key, None)
