@@ -8,7 +8,7 @@ Almost every key of a large feed state is one of two shapes whose values are sho
 A dict holds each as a str key, a bytes value and an entry: ~146 B of RSS for ~32 B of payload.
 Here each slice (a source's fingerprints, a bucket's bands) is an `IntTable`: the key's hex part
 as an int and the value packed into one 8-byte word, in one flat array (16 B a slot, open
-addressing at most 75 % full), plus 2 B a slot of filter: ~25 B a key. Every other key (index and
+addressing at most 75 % full), plus 2 B a slot of filter: 26-28 B a key. Every other key (index and
 link records, counts, metas, line entries), and any key of those shapes not written in their
 canonical spelling, stays in a dict as it is: the store is exact for any key and value.
 
@@ -289,7 +289,8 @@ class CompactIndex:
             del tables[head]
 
     def __len__(self) -> int:
-        return len(self.other) + sum(map(len, self.fingerprint_tables.values())) + sum(map(len, self.band_tables.values()))
+        tables = (*self.fingerprint_tables.values(), *self.band_tables.values())
+        return len(self.other) + sum(map(len, tables))
 
     def items(self) -> Iterator[tuple[str, bytes]]:
         yield from self.other.items()

@@ -42,7 +42,7 @@ import xxhash
 from .compact_index import band_view
 from .fingerprint import ParagraphKey, key_paragraph
 from .links import (
-    Record, add_record, band_key, candidates, complete_bands, containment, count_key, drop_records, shingles, sketch_of,
+    Record, add_record, candidates, complete_bands, containment, count_key, drop_records, shingles, sketch_of,
     source_hash, uri_hash,
 )
 from .models import Article, SeenStore

@@ -42,7 +42,7 @@ Send = tuple[int, str, bytes | None]  # (changelog partition, record key, record
 
 
 class IndexWrites(ArticleWrites):
-    """`ArticleWrites` over the worker's index (a `CompactIndex`, or any store): applied with
+    """`ArticleWrites` over the worker's index (a `DictIndex` or a `CompactIndex`, any store): applied with
     `apply`, which also notes the writes for the batch's log records, rather than `commit`."""
 
     __slots__ = ()
