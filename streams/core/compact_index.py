@@ -33,6 +33,10 @@ _HEX = frozenset("0123456789abcdef")
 _DIGITS = frozenset("0123456789")
 _FILTER_BITS = 16  # per slot: about 1 false positive in 20 at full load
 _MAX_LOAD = 0.75
+# A full table (deleted keys included) is rebuilt without its deleted keys, at least half empty:
+# a growing table grows by half, a table whose keys expire as fast as new ones come (a source's
+# fingerprints in the steady state) settles about half full and is rebuilt every quarter turn
+_REBUILT_LOAD = 0.5
 
 
 class IntTable:
@@ -114,8 +118,7 @@ class IntTable:
         if length >= 8:
             self.long[key] = bytes(value)
         if self.used > _MAX_LOAD * room:
-            # twice the room, or the same room without the deleted keys when they are most of it
-            self._rebuild(2 * room if self.count > _MAX_LOAD * room / 2 else room)
+            self._rebuild(max(room, int(self.count / _REBUILT_LOAD) + 1))
 
     def add(self, key: int, value: bytes) -> bytes | None:
         """`key`'s value if it has one (left as it is), else None after writing `value` under
@@ -147,7 +150,7 @@ class IntTable:
         bit = key & self.bits
         self.seen[bit >> 3] |= 1 << (bit & 7)
         if self.used > _MAX_LOAD * room:
-            self._rebuild(2 * room if self.count > _MAX_LOAD * room / 2 else room)
+            self._rebuild(max(room, int(self.count / _REBUILT_LOAD) + 1))
         return None
 
     def delete(self, key: int) -> None:
