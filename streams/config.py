@@ -40,7 +40,7 @@ class Settings:
     app_id: str = "newsclean"  # the consumer group; also prefixes internal topics
     store: str = "memory://"  # Faust table store: memory:// (rebuilt from the changelog) or rocksdb://
     # The feed-state index in memory (streams/worker/state.py): dict, or compact for a large feed
-    # (~5 x less RSS a key; ~0.15-0.2 ms more CPU an article: bench/README.md "100,000 articles a day")
+    # (~5 x less RSS a key; ~0.16-0.4 ms more CPU an article: bench/README.md "100,000 articles a day")
     state_index: str = "dict"
     data_dir: str = ".newsclean"  # Faust's local state directory
     partitions: int = 8  # partitions of the internal by-source topic and table changelog
