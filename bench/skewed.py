@@ -16,7 +16,6 @@ pass over the dev articles, so the cache only answers real repeats.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 import tempfile
@@ -38,6 +37,7 @@ import feed  # noqa: E402
 import kafka_steps as ks  # noqa: E402
 import observe  # noqa: E402
 from latency_curve import checkout_worker  # noqa: E402
+from script import run_against_broker  # noqa: E402
 
 DOMINANT = "Skewed Wire"  # the source that carries SHARE of the articles
 SHARE = 0.8
@@ -114,9 +114,11 @@ async def run(args) -> dict:
         if args.baseline:  # the same steps with another checkout's worker (before the enrich stage)
             result["baseline"] = await skewed_steps(broker, stream, tmp, timeout, checkout_worker(args.baseline), "base")
     top = max(sources.values()) / sum(sources.values())
-    return {"messages": len(stream.messages), "largest_source_share": round(top, 3), "sources": len(sources),
+    result = {"messages": len(stream.messages), "largest_source_share": round(top, 3), "sources": len(sources),
             "ner_processes_per_worker": int(NER_PROCESSES), "partitions": PARTITIONS, "load_before": load_before,
             "load_after": observe.load(), "worker_logs": str(tmp), **result}
+    print(json.dumps(result, indent=1), flush=True)
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,15 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=3000, help="size of the stream whose first copy is used")
     parser.add_argument("--ner-messages", type=int, default=None, help="cap on the first copy (default: all of it)")
     parser.add_argument("--baseline", type=Path, help="another checkout (with its .venv) to run the same steps with")
-    parser.add_argument("--broker", default="127.0.0.1:9092")
-    parser.add_argument("--output", type=Path)
-    args = parser.parse_args(argv)
-    result = asyncio.run(run(args))
-    text = json.dumps(result, indent=1)
-    print(text)
-    if args.output:
-        args.output.write_text(text + "\n")
-    return 0
+    return run_against_broker(parser, run, argv)
 
 
 if __name__ == "__main__":
