@@ -24,6 +24,7 @@ import zlib
 from pathlib import Path
 
 import orjson
+import psutil
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -64,6 +65,45 @@ def skewed(stream: feed.Stream, share: float = SHARE) -> tuple[feed.Stream, dict
                        stream.spacing_days), sources
 
 
+def metered(launcher: type[WorkerProcess]) -> type[WorkerProcess]:
+    """`launcher` that records the CPU its worker (and the worker's NER processes) used from
+    /ready to the stop: each worker's share of the work, for any worker, one with model
+    counters or not (the baseline)."""
+
+    class Metered(launcher):
+        runs: list = []  # (worker, CPU seconds) of every stopped worker, in start order
+
+        def _cpu(self) -> float:
+            try:
+                family = [psutil.Process(self.proc.pid)]
+                family += family[0].children(recursive=True)
+            except psutil.Error:
+                return 0.0
+            total = 0.0
+            for member in family:
+                try:
+                    times = member.cpu_times()
+                    total += times.user + times.system
+                except psutil.Error:
+                    pass
+            return total
+
+        def wait_ready(self, timeout: float = 90.0) -> None:
+            super().wait_ready(timeout)
+            self.ready_cpu = self._cpu()
+
+        def terminate(self, timeout: float = 60.0) -> int:
+            Metered.runs.append((self, self._cpu() - getattr(self, "ready_cpu", 0.0)))
+            return super().terminate(timeout)
+
+    return Metered
+
+
+def cpu_shares(runs: list) -> list[float]:
+    total = sum(cpu for _, cpu in runs)
+    return [round(cpu / total, 3) if total else None for _, cpu in runs]
+
+
 def model_share(per_worker: list[dict[str, float]]) -> list[dict[str, float]]:
     """Each worker's share of the articles and characters it sent through the model."""
     names = {"articles": "newsclean_model_articles_total", "characters": "newsclean_model_characters_total"}
@@ -78,15 +118,17 @@ async def skewed_steps(broker: ks.Broker, stream: feed.Stream, tmp: Path, timeou
     extra = {"NEWSCLEAN_NER_PROCESSES": NER_PROCESSES}
     out: dict = {}
     for workers in (1, 2):
+        meter = metered(launcher)
         result = await ks.throughput(broker, f"skew{label}{workers}", stream.messages, workers=workers,
                                      partitions=PARTITIONS, ner=True, tmp=tmp, timeout=timeout, extra=extra,
-                                     launcher=launcher)
+                                     launcher=meter)
         out[f"workers_{workers}"] = {
             "rate": round(result["rate"], 2), "count": result["count"], "seconds": result["seconds"],
             "duplicates": result["duplicates"], "exit_codes": result["exit_codes"],
             "worker_cpu_ms_per_article": result["cpu"]["worker_cpu_ms_per_article"],
             "other_processes_cores": result["cpu"].get("other_processes_cores"),
             "model_share": model_share(result["metrics_per_worker"]),
+            "cpu_share": cpu_shares(meter.runs),  # worker + its NER processes, /ready to stop
         }
     one, two = out["workers_1"], out["workers_2"]
     shares = [s["articles"] for s in two["model_share"]]
