@@ -52,7 +52,7 @@ log = logging.getLogger("newsclean")
 
 
 class Agents:
-    """The three agents' batch handlers, mixed into `streams.worker.app.Newsclean`, which builds
+    """The agents' batch handlers, mixed into `streams.worker.app.Newsclean`, which builds
     what they use (declared here):"""
 
     settings: Settings
@@ -222,6 +222,7 @@ class Agents:
         then each outcome's record on the output, in the enrich partition's order."""
         frames, broken = [], []
         for message in messages:
+            self.positions[message.tp] = message.offset + 1
             try:
                 frames.append(drafts.decode(message.value))
             except drafts.BadFrame as exc:  # never written by `clean`: kept as a dead letter
@@ -236,6 +237,8 @@ class Agents:
 
     async def _extract(self, batch: list[Draft]) -> list[Any]:
         """`extract_each` in a thread, as `_entities`; counts this worker's model input."""
+        if not batch:  # passed envelopes and tombstones only
+            return []
         for one in batch:
             if one.model_input is not None:
                 self.metrics.count_model_input(one.model_input[0], one.model_input[1])
