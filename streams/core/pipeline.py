@@ -194,8 +194,10 @@ def extract(extractor: Extractor | None, drafts: Sequence[Draft]) -> list[list[E
 
 
 def complete(draft: Draft, entities: Sequence[Entity]) -> Processed:
-    """The draft's envelope with its entities: the envelope `finish` gives."""
-    return Processed(draft.key, draft.timestamp_ms, with_entities(draft.envelope, entities))
+    """The draft's envelope with its entities: the envelope `finish` gives (with none, the draft's
+    own: it already has the empty subject fields)."""
+    envelope = with_entities(draft.envelope, entities) if entities else draft.envelope
+    return Processed(draft.key, draft.timestamp_ms, envelope)
 
 
 def process(
