@@ -119,10 +119,14 @@ class ReleasingConsumer(aiokafka_driver.Consumer):
     def inbox(self, channel: Any) -> Inbox:
         """The inbox of an agent reading `channel` (a Faust topic): from now on its topics'
         messages go there, not to its stream."""
-        for old in [inbox for known, inbox in self.inboxes if known is channel]:  # an agent restarted
-            old.clear()
+        def same(known: Any) -> bool:  # a restarted agent's channel is a new clone of the same topic
+            return (tuple(known.topics), known.pattern) == (tuple(channel.topics), channel.pattern)
+
+        for known, old in self.inboxes:
+            if same(known):
+                old.clear()  # released; read again after the restart's seek
         inbox = Inbox(self.ack, self.app.conf.stream_buffer_maxsize)
-        self.inboxes = [(known, old) for known, old in self.inboxes if known is not channel] + [(channel, inbox)]
+        self.inboxes = [(known, old) for known, old in self.inboxes if not same(known)] + [(channel, inbox)]
         self._inbox_of.clear()
         self.app.flow_control.manage_queue(inbox)  # emptied with the channels on a rebalance
         return inbox

@@ -45,11 +45,8 @@ class Inbox:
         if self.full():
             self.room.clear()
 
-    async def take(self, max_: int) -> list[Any]:
-        """The first `max_` messages waiting, as soon as there is one; never waiting for more."""
-        while not self.messages:
-            self.arrived.clear()
-            await self.arrived.wait()
+    def take(self, max_: int) -> list[Any]:
+        """The first `max_` messages waiting (none: wait for `arrived`)."""
         batch = self.messages[:max_]
         del self.messages[:max_]
         if not self.messages:

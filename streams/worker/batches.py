@@ -13,6 +13,7 @@ generator, which the agents do even when a batch fails (`contextlib.aclosing`)."
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,11 +22,24 @@ import faust
 
 async def take_arrived(consumer: Any, stream: faust.StreamT, max_: int) -> AsyncIterator[list[Any]]:
     """Lists of at most `max_` messages of `stream`'s topics, in fetch order, each as soon as one
-    message has arrived; never waiting for more. `consumer`: the app's `ReleasingConsumer`."""
+    message has arrived; never waiting for more. `consumer`: the app's `ReleasingConsumer`. Ends
+    when Faust stops the agent: it throws into the stream's channel (`Actor.cancel`), which
+    nothing else feeds now, so a read of the channel ends only then."""
     inbox = consumer.inbox(stream.channel)
-    while True:
-        batch = await inbox.take(max_)
-        try:
-            yield batch
-        finally:
-            consumer.release(batch)
+    stopped = asyncio.ensure_future(stream.channel.queue.get())
+    try:
+        while not stopped.done():
+            if not inbox.messages:
+                arrived = asyncio.ensure_future(inbox.arrived.wait())
+                await asyncio.wait((arrived, stopped), return_when=asyncio.FIRST_COMPLETED)
+                arrived.cancel()
+                continue
+            batch = inbox.take(max_)
+            try:
+                yield batch
+            finally:
+                consumer.release(batch)
+    finally:
+        if stopped.done() and not stopped.cancelled():
+            stopped.exception()  # the StopAsyncIteration Faust threw: retrieved
+        stopped.cancel()
