@@ -11,7 +11,6 @@ Latency = the output record's broker append time - the wall time just before the
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from streams.dev.process import WorkerProcess  # noqa: E402
 
 import feed  # noqa: E402
 import kafka_steps as ks  # noqa: E402
+from script import run_against_broker  # noqa: E402
 
 
 def checkout_worker(root: Path) -> type[WorkerProcess]:
@@ -73,13 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--messages", type=int, default=3000, help="size of the synthetic stream drawn from")
     parser.add_argument("--baseline", type=Path, help="another checkout (with its .venv) to measure in the same run")
-    parser.add_argument("--broker", default="127.0.0.1:9092")
-    parser.add_argument("--output", type=Path)
-    args = parser.parse_args(argv)
-    result = asyncio.run(curve(args))
-    if args.output:
-        args.output.write_text(json.dumps(result, indent=1) + "\n")
-    return 0
+    return run_against_broker(parser, curve, argv)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ A flat RSS is a slope near 0 MiB per 1,000 articles once the caches and the tabl
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 import tempfile
@@ -25,6 +24,7 @@ from streams.core.dedup import DedupSettings  # noqa: E402
 
 import feed  # noqa: E402
 import kafka_steps as ks  # noqa: E402
+from script import run_against_broker  # noqa: E402
 
 
 def slope(xs: list[float], ys: list[float]) -> float | None:
@@ -71,13 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--ner-messages", type=int, default=3_000, help="NER on: the first N (later copies repeat texts: the paragraph cache answers them)")
-    parser.add_argument("--broker", default="127.0.0.1:9092")
-    parser.add_argument("--output", type=Path)
-    args = parser.parse_args(argv)
-    result = asyncio.run(run(args))
-    if args.output:
-        args.output.write_text(json.dumps(result, indent=1) + "\n")
-    return 0
+    return run_against_broker(parser, run, argv)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ import pytest
 
 from streams.core.entities import ninjs_subjects
 from streams.core.models import Entity, Mention
-from streams.core.places import Place, PlaceIndex, fold, geojson, link_places, resolve
+from streams.core.places import Place, PlaceIndex, fold, geojson, link_places
 from streams.schemas import validator
 
 IRAQ = Place(99237, "country", "IQ", 38_000_000)

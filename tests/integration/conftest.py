@@ -20,6 +20,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -195,6 +196,26 @@ async def read_all(topic: str, wanted: set, bootstrap_servers: str) -> dict[tupl
     for envelope in envelopes:
         assert envelope == first[(envelope["article"]["uri"], envelope["article"]["version"])]
     return first
+
+
+class OneThenTwo(NamedTuple):
+    single: dict  # envelopes by (uri, version), one worker
+    double: dict  # the same, two workers
+    one: Any  # the pipelines (tests.support.workers)
+    two: Any
+
+
+async def one_worker_then_two(pipelines: Callable, input_topic: str, wanted: set, bootstrap_servers: str) -> OneThenTwo:
+    """The envelopes of one worker, then of two workers of a second pipeline, on the same input.
+    The second worker's arrival rebalances the group: at-least-once may repeat a batch, and
+    `read_all` checks that any repeat is identical to the first copy."""
+    one = await pipelines(input_topic, "one")
+    await one.start_worker()
+    single = await read_all(one.output_topic, wanted, bootstrap_servers)
+    two = await pipelines(input_topic, "two")
+    await two.start_worker()
+    await two.start_worker()
+    return OneThenTwo(single, await read_all(two.output_topic, wanted, bootstrap_servers), one, two)
 
 
 @pytest.fixture

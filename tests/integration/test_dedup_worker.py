@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import orjson
 
 
-from .conftest import read_all
+from .conftest import one_worker_then_two, read_all
 from tests.support.synthetic import SOURCES, article, feed
 from tests.support.workers import keyed, offline
 
@@ -24,16 +24,7 @@ async def test_dedup_two_workers_remove_exactly_what_one_worker_removes(pipeline
     await produce(input_topic, [(source_of(i.raw), i.raw, None) for i in items])
 
     wanted = {(i.uri, i.version) for i in items}
-    one = await pipelines(input_topic, "one")
-    await one.start_worker()
-    single = await read_all(one.output_topic, wanted, bootstrap_servers)
-
-    two = await pipelines(input_topic, "two")
-    await two.start_worker()
-    await two.start_worker()
-    # The second worker's arrival rebalances the group: at-least-once may repeat a batch, and
-    # `read_all` checks that any repeat is identical to the first copy.
-    double = await read_all(two.output_topic, wanted, bootstrap_servers)
+    single, double, _, _ = await one_worker_then_two(pipelines, input_topic, wanted, bootstrap_servers)
 
     assert sum(len(e["removed"]) for e in single.values()) > 50  # the feed really exercises dedup
     assert double == single

@@ -18,7 +18,7 @@ from tests.support.chaos import compact, read_topic
 from tests.support.synthetic import START, FeedItem, article, feed
 from tests.support.workers import offline
 
-from .conftest import read_all
+from .conftest import one_worker_then_two
 
 TAGLINE = "Distributed worldwide by the Continental Wire news service."
 SOURCES = ("Harbour Gazette", "Valley Courier", "Northern Ledger", "Coastline Wire", "Upland Echo")
@@ -84,15 +84,7 @@ async def test_links_two_workers_give_the_links_and_removals_of_one(pipelines, n
     input_topic = await new_topic(1, "in")
     await produce(input_topic, [(None, i.raw, None) for i in items])
     wanted = {(i.uri, i.version) for i in items}
-
-    one = await pipelines(input_topic, "one")
-    await one.start_worker()
-    single = await read_all(one.output_topic, wanted, bootstrap_servers)
-
-    two = await pipelines(input_topic, "two")
-    await two.start_worker()
-    await two.start_worker()
-    double = await read_all(two.output_topic, wanted, bootstrap_servers)
+    single, double, one, two = await one_worker_then_two(pipelines, input_topic, wanted, bootstrap_servers)
 
     reprints = {key for key in wanted if key[0].startswith("urn:newsclean:reprint:")}
     linked = {key for key, envelope in single.items() if envelope["duplicate_of"]}

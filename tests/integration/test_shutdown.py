@@ -5,7 +5,6 @@ of idling, and leaves its failed batch uncommitted."""
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import time
 import uuid

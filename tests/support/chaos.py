@@ -410,9 +410,9 @@ def _differences(group: list[dict]) -> dict:
     """Top-level fields (and pipeline fields) whose values differ within a group of envelopes."""
     first, out = _unstamped(group[0]), {}
     for other in map(_unstamped, group[1:]):
-        for field in first.keys() | other.keys():
-            if first.get(field) != other.get(field):
-                out[field] = [str(first.get(field))[:300], str(other.get(field))[:300]]
+        for name in first.keys() | other.keys():
+            if first.get(name) != other.get(name):
+                out[name] = [str(first.get(name))[:300], str(other.get(name))[:300]]
     return out
 
 

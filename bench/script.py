@@ -1,0 +1,20 @@
+"""The tail every broker-driven bench script shares: `--broker`, `--output`, run, write the JSON."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+
+def run_against_broker(parser: argparse.ArgumentParser, run: Callable[[argparse.Namespace], Awaitable[dict]],
+                       argv: list[str] | None = None) -> int:
+    parser.add_argument("--broker", default="127.0.0.1:9092")
+    parser.add_argument("--output", type=Path, help="also write the result here as JSON")
+    args = parser.parse_args(argv)
+    result = asyncio.run(run(args))
+    if args.output:
+        args.output.write_text(json.dumps(result, indent=1) + "\n")
+    return 0
