@@ -73,9 +73,9 @@ class Agents:
         """Every agent's loop: take a batch, admit it in offset order, let `handle` process and
         deliver it, then release it for the commit."""
         consumer = self.app.consumer
-        async with aclosing(take_arrived(stream, self.settings.batch_size)) as batches:  # closed on a crash too
-            async for events in batches:
-                messages = await consumer.admit(event.message for event in events)
+        async with aclosing(take_arrived(consumer, stream, self.settings.batch_size)) as batches:  # closed on a crash too
+            async for taken in batches:
+                messages = await consumer.admit(taken)
                 if messages:  # none after a crash, or when all were read before
                     await handle(messages)
                     await consumer.delivered(messages)

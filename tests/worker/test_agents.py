@@ -12,7 +12,7 @@ from streams.core.tombstone import KEYLESS_DETAIL
 from streams.deadline import ArticleTimeout
 import streams.worker.agents as agents
 from streams.worker.headers import INPUT_TIME_HEADER, ORIGIN_HEADER
-from tests.support.faust_fakes import Event, Extractor, Message, article
+from tests.support.faust_fakes import Extractor, Message, article
 
 
 async def _clean_sends(newsclean, monkeypatch, values) -> list[Outgoing]:
@@ -126,8 +126,8 @@ async def _route(newsclean, monkeypatch, messages, agent: str = "route") -> list
     monkeypatch.setattr(newsclean.app.consumer, "admit", admit)
     monkeypatch.setattr(newsclean.app.consumer, "delivered", delivered)
 
-    async def batches(stream, size):
-        yield [Event(m) for m in messages]
+    async def batches(consumer, stream, size):
+        yield messages
 
     monkeypatch.setattr(agents, "take_arrived", batches)
     await getattr(newsclean, agent)(object())
