@@ -6,7 +6,13 @@ through the real core (`feedwide.observe`, then `deduplicate`), in the worker's 
 Also the state sizes issue #12 asks for: bytes per kept fingerprint (index in memory, and what
 the log holds for it) and link-index bytes per article, over a stream longer than the horizons.
 
-    .venv/bin/python bench/bench_state.py [--articles 4000] [--batch 50] [--json out.json]
+And what the worker's index costs per article (`stores`): the core's CPU on the worker's path
+(`IndexWrites` per article, applied per batch) over a `DictIndex` (`NEWSCLEAN_STATE_INDEX=dict`,
+the default) and over a `CompactIndex` (`compact`), alternated, best of `--rounds`, for both stages
+(`observe` + `deduplicate`) and for `bench_dedup`'s exact path (`deduplicate` alone, its
+articles), with the store calls per article.
+
+    .venv/bin/python bench/bench_state.py [--articles 4000] [--batch 50] [--rounds 5] [--json out.json]
 """
 
 from __future__ import annotations
@@ -22,10 +28,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_dedup import START, articles  # noqa: E402
+from streams.core.compact_index import CompactIndex  # noqa: E402
 from streams.core.dedup import DedupSettings, deduplicate  # noqa: E402
 from streams.core.feedwide import FeedSettings, observe  # noqa: E402
-from streams.core.models import Article  # noqa: E402
+from streams.core.models import Article, DictIndex, MemoryStore  # noqa: E402
 from streams.core.state_log import IndexWrites, StateLog, rebuild  # noqa: E402
+
+
+INDEXES = {"dict": DictIndex, "compact": CompactIndex}
 
 
 def spread(items: list[Article], days: float) -> list[Article]:
@@ -36,7 +46,7 @@ def spread(items: list[Article], days: float) -> list[Article]:
 
 
 def traffic(stream: list[Article], batch: int, dedup: DedupSettings, feed: FeedSettings) -> dict[str, object]:
-    indexes = {"clean": {}, "feed": {}}
+    indexes = {"clean": DictIndex(), "feed": DictIndex()}
     logs = {"clean": StateLog(), "feed": StateLog()}
     tables: dict[str, dict[str, bytes]] = {"clean": {}, "feed": {}}
     per_key = {"clean": [0, 0], "feed": [0, 0]}  # records, bytes
@@ -85,6 +95,64 @@ def traffic(stream: list[Article], batch: int, dedup: DedupSettings, feed: FeedS
     return out
 
 
+class Counting(MemoryStore):
+    """Counts the store calls of the core."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def get(self, key: str) -> bytes | None:
+        self.calls += 1
+        return self.data.get(key)
+
+    def set(self, key: str, value: bytes) -> None:
+        self.calls += 1
+        self.data[key] = value
+
+    def delete(self, key: str) -> None:
+        self.calls += 1
+        self.data.pop(key, None)
+
+
+def worker_pass(stream: list[Article], batch: int, dedup: DedupSettings, feed: FeedSettings, make, feed_stage: bool) -> float:
+    """CPU seconds of the core over `stream` on the worker's path, each stage on its own index."""
+    clean_index, feed_index = make(), make()
+    started = time.process_time()
+    for at in range(0, len(stream), batch):
+        writes: dict = {}
+        feed_writes: dict = {}
+        for item in stream[at : at + batch]:
+            context = None
+            if feed_stage:
+                feed_store = IndexWrites(feed_index)
+                context = observe(item, feed_store, feed).context
+                feed_store.apply(0, feed_writes)
+            store = IndexWrites(clean_index)
+            deduplicate(item, store, dedup, context=context)
+            store.apply(0, writes)
+    return time.process_time() - started
+
+
+def stores(stream: list[Article], exact: list[Article], batch: int, dedup: DedupSettings, feed: FeedSettings,
+           rounds: int) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for path, items, feed_stage in (("both_stages", stream, True), ("exact_path", exact, False)):
+        best = {kind: float("inf") for kind in INDEXES}
+        for _ in range(rounds):  # alternated: both see the same load on the machine
+            for kind, make in INDEXES.items():
+                best[kind] = min(best[kind], worker_pass(items, batch, dedup, feed, make, feed_stage))
+        counting = [Counting(), Counting()]
+        made = iter(counting)
+        worker_pass(items, batch, dedup, feed, lambda: next(made), feed_stage)
+        us = {kind: 1e6 * seconds / len(items) for kind, seconds in best.items()}
+        out[path] = {**{f"{kind}_cpu_us_per_article": round(value, 1) for kind, value in us.items()},
+                     "compact_over_dict": round(us["compact"] / us["dict"], 3),
+                     "extra_cpu_us_per_article": round(us["compact"] - us["dict"], 1),
+                     "store_calls_per_article": round(sum(c.calls for c in counting) / len(items), 1)}
+    return out
+
+
 def _timed(run) -> float:
     started = time.perf_counter()
     run()
@@ -112,10 +180,13 @@ def main() -> int:
     parser.add_argument("--articles", type=int, default=4000)
     parser.add_argument("--batch", type=int, default=50, help="articles per worker batch")
     parser.add_argument("--days", type=float, default=10.0, help="event-time span of the stream")
+    parser.add_argument("--rounds", type=int, default=5, help="passes per index for the CPU comparison")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     items = spread(articles(args.articles, near=True, seed=random.Random(15).randint(0, 999)), args.days)
     result = traffic(items, args.batch, DedupSettings(), FeedSettings())
+    exact = articles(args.articles, near=False, seed=7)  # bench_dedup's exact path, its default seed
+    result["stores"] = stores(items, exact, args.batch, DedupSettings(), FeedSettings(), args.rounds)
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:

@@ -294,14 +294,15 @@ def stop(run: WorkerRun) -> list[int]:
 
 async def drain(broker: Broker, run: WorkerRun, input_topic: str, expected: int, timeout: float) -> None:
     """Until output + dead letters hold `expected` records and the group has committed the end of
-    the input and by-source topics (so nothing is still in flight); bounded by `timeout`."""
+    the input, by-source and (NER on) enrich topics (so nothing is still in flight); bounded by
+    `timeout`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for proc in run.workers:
             if proc.proc.poll() is not None:
                 raise RuntimeError(f"{run.name}: a worker exited with {proc.proc.returncode}:\n{proc.log_tail()}")
         if await broker.count([run.output, run.dlq]) >= expected and await broker.caught_up(
-            run.app_id, [input_topic, f"{run.app_id}-by-source"]
+            run.app_id, [input_topic, f"{run.app_id}-by-source", f"{run.app_id}-enrich"]
         ):
             return
         await asyncio.sleep(1.0)  # polling offsets; the wait is bounded by `timeout`
@@ -350,6 +351,7 @@ async def throughput(broker: Broker, name: str, messages: Sequence[Message], *, 
         "memory": sampler.summary(),
         "memory_series": sampler.series(),
         "metrics": _merge(metrics),
+        "metrics_per_worker": metrics,
         "changelog": changelog,
     }
 

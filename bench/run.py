@@ -32,6 +32,7 @@ import kafka_steps as ks  # noqa: E402
 import observe  # noqa: E402
 import profiles  # noqa: E402
 import report  # noqa: E402
+import skewed  # noqa: E402
 
 PARTITIONS = 2  # one layout for every Kafka step: 2 input, 2 by-source, 2 output partitions
 # NER steps (B2, B3) read the first copy of the stream only (capped by ner_messages): later copies
@@ -76,6 +77,8 @@ async def kafka_steps(args, sizes: dict, faulty: feed.Stream, clean: feed.Stream
             broker, "b3f", ner_faulty.messages, workers=1, ner=True, timeout=ner_timeout, **common))
         await step(results, "B3_clean", lambda: ks.throughput(
             broker, "b3c", ner_clean.messages, workers=1, ner=True, timeout=ner_timeout, **common))
+        skew, _ = skewed.skewed(ner_faulty)  # one source carries 80 %: 1 vs 2 workers, NER on
+        await step(results, "skewed_feed", lambda: skewed.skewed_steps(broker, skew, tmp, ner_timeout))
         curve = []
         for rate in sizes["latency_rates"]:
             outcome = await step(results, f"latency_{rate:g}_per_s", lambda: ks.latency(

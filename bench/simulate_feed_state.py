@@ -33,7 +33,11 @@ from streams.core.boilerplate import article_id, pack_index_record, source_prefi
 from streams.core.dedup import DedupSettings  # noqa: E402
 from streams.core.feedwide import FeedSettings  # noqa: E402
 from streams.core.links import Record, source_hash, uri_hash  # noqa: E402
-from streams.core.state_log import StateLog, rebuild  # noqa: E402
+from streams.core.compact_index import CompactIndex  # noqa: E402
+from streams.core.models import DictIndex  # noqa: E402
+from streams.core.state_log import StateLog, rebuild_into  # noqa: E402
+
+INDEXES = {"compact": CompactIndex, "dict": DictIndex}  # streams.worker.state.INDEXES
 
 START = 1_900_000_000  # event seconds of the first article
 _LEN = struct.Struct("<II")
@@ -113,10 +117,16 @@ def write_records(path: Path, table: dict[str, bytes]) -> None:
             out.write(value)
 
 
-def recover(path: Path, feed_hours: float) -> dict[str, float]:
-    """In a fresh process: read the records, restore, rebuild; time and RSS."""
-    before = rss_bytes()
-    started, cpu = time.perf_counter(), time.process_time()
+def index_sizes(state: CompactIndex | DictIndex) -> dict[str, int]:
+    """Where a compact index's bytes are: its packed tables, and the keys it keeps in a dict."""
+    if not isinstance(state, CompactIndex):
+        return {}
+    tables = [*state.fingerprint_tables.values(), *state.band_tables.values()]
+    return {"table_keys": sum(map(len, tables)), "table_bytes": sum(8 * len(t.slots) + len(t.seen) for t in tables),
+            "table_long_values": sum(len(t.long) for t in tables), "dict_keys": len(state.other)}
+
+
+def read_records(path: Path) -> list[tuple[int, str, bytes]]:
     data = path.read_bytes()
     records, at = [], 0
     while at < len(data):
@@ -126,17 +136,31 @@ def recover(path: Path, feed_hours: float) -> dict[str, float]:
         at += size
         records.append((0, name, data[at : at + value_size]))
         at += value_size
-    del data
-    read = time.perf_counter() - started
-    log = StateLog()
-    state = rebuild(log.restore(records), DedupSettings(), FeedSettings(feed_horizon_hours=feed_hours))
-    took, cpu = time.perf_counter() - started, time.process_time() - cpu
-    del records
-    # CPU time is what a core would take; wall time adds whatever else held the cores
-    return {"recovery_s": round(took, 2), "recovery_cpu_s": round(cpu, 2), "load_average": os.getloadavg()[0], "read_s": round(read, 2), "index_keys": len(state),
-            "index_payload_bytes": sum(len(k) + len(v) for k, v in state.items()),
-            "rss_after_recovery_bytes": rss_bytes(), "rss_growth_bytes": rss_bytes() - before,
-            "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+    return records
+
+
+def recover(paths: list[Path], feed_hours: float, index: str) -> dict[str, object]:
+    """In a fresh process, one stage after the other as one worker would: read a stage's log
+    records (kept, as the worker's `memory://` table keeps them), restore, rebuild into a new
+    index of kind `index`; time, and RSS after all and at its peak (recovery included)."""
+    before = rss_bytes()
+    out: dict[str, object] = {}
+    kept = []
+    for path in paths:
+        started, cpu = time.perf_counter(), time.process_time()
+        records = read_records(path)
+        read = time.perf_counter() - started
+        state = INDEXES[index]()
+        rebuild_into(state, StateLog().restore(records), DedupSettings(), FeedSettings(feed_horizon_hours=feed_hours))
+        # CPU time is what a core would take; wall time adds whatever else held the cores
+        out[path.stem.rpartition("-")[2]] = {
+            "recovery_s": round(time.perf_counter() - started, 2), "recovery_cpu_s": round(time.process_time() - cpu, 2),
+            "read_s": round(read, 2), "load_average": os.getloadavg()[0], "index_keys": len(state), **index_sizes(state)}
+        kept.append((records, state))
+    out["rss_after_recovery_bytes"] = rss_bytes()
+    out["rss_growth_bytes"] = rss_bytes() - before  # the index and the log records a table holds
+    out["max_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return out
 
 
 def main() -> int:
@@ -147,11 +171,13 @@ def main() -> int:
                         help="event time the feed stage's link index covers (its horizon)")
     parser.add_argument("--sources", type=int, default=500)
     parser.add_argument("--batch", type=int, default=100)
-    parser.add_argument("--recover", type=Path, help=argparse.SUPPRESS)  # the child's side
+    parser.add_argument("--indexes", default="compact,dict", help="index kinds to recover into (NEWSCLEAN_STATE_INDEX)")
+    parser.add_argument("--recover", help=argparse.SUPPRESS)  # the child's side: comma-separated record files
+    parser.add_argument("--index", default="compact", help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if args.recover:
-        print(json.dumps(recover(args.recover, args.feed_hours)))
+        print(json.dumps(recover([Path(p) for p in args.recover.split(",")], args.feed_hours, args.index)))
         return 0
     started = time.perf_counter()
     tables, sent, count, feed_count, entries = build(args.per_day, args.days, args.feed_hours, args.sources,
@@ -161,16 +187,27 @@ def main() -> int:
                                  "sources": args.sources, "batch": args.batch, "articles": count,
                                  "feed_articles": feed_count, "fingerprint_entries": entries,
                                  "build_s": round(built, 1)}
+    paths = {}
     for stage, table in tables.items():
-        path = Path(f"/tmp/newsclean-sim-{os.getpid()}-{stage}.bin")
-        write_records(path, table)
-        child = subprocess.run([sys.executable, __file__, "--recover", str(path), "--feed-hours", str(args.feed_hours)],
-                               capture_output=True, text=True, check=True)
-        path.unlink()
+        paths[stage] = Path(f"/tmp/newsclean-sim-{os.getpid()}-{stage}.bin")
+        write_records(paths[stage], table)
         result[stage] = {"log_records": len(table), "log_bytes": sum(len(k) + len(v) for k, v in table.items()),
                          "records_sent_per_article": sent[stage][0] / max(count if stage == "clean" else feed_count, 1),
-                         "bytes_sent_per_article": sent[stage][1] / max(count if stage == "clean" else feed_count, 1),
-                         **json.loads(child.stdout)}
+                         "bytes_sent_per_article": sent[stage][1] / max(count if stage == "clean" else feed_count, 1)}
+    del tables
+    try:
+        for index in args.indexes.split(","):
+            runs = {}
+            for name, stages in (("clean", ["clean"]), ("feed", ["feed"]), ("both", ["clean", "feed"])):
+                child = subprocess.run([sys.executable, __file__, "--recover", ",".join(str(paths[s]) for s in stages),
+                                        "--feed-hours", str(args.feed_hours), "--index", index],
+                                       capture_output=True, text=True, check=True)
+                runs[name] = json.loads(child.stdout)
+            result[index] = runs
+            print(json.dumps({index: runs}), file=sys.stderr)  # progress: a full-size run takes minutes
+    finally:
+        for path in paths.values():
+            path.unlink()
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:

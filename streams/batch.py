@@ -12,6 +12,9 @@ only in how they consume, send and commit; what happens to each message is decid
 4. `to_record`: the record the outcome produces (`Outgoing`): envelope, tombstone, dead letter
    or nothing, each with the dead letter to send instead if Kafka refuses it as too large.
 
+The worker's enrich stage splits 2 and 3 off to another agent: `clean` sends each prepared
+article's `draft` there (`staged`), which runs `extract_each` and `complete_each` on it.
+
 `Tally` counts what was sent. (`streams.core.pipeline.process` chains the core's three steps
 without this path's guards — no deadline, no per-article fallback —: it is the pure reference
 the core's tests and the chaos check compare against, not a fourth way to run the pipeline.) Times are Unix milliseconds throughout (`Outgoing.timestamp_ms`);
@@ -30,8 +33,9 @@ import orjson
 
 from streams.core.envelope import Origin
 from streams.core.feedwide import FeedFindings
-from streams.core.models import ArticleWrites, SeenStore
+from streams.core.models import ArticleWrites, Entity, SeenStore
 from streams.core.pipeline import (
+    Draft,
     Enrichment,
     Extractor,
     Passed,
@@ -39,8 +43,12 @@ from streams.core.pipeline import (
     Processed,
     Rejected,
     Skipped,
+    complete,
+    draft,
     enrich,
+    extract,
     finish,
+    ner_of,
     prepare,
 )
 from streams.core.settings import Limits, PipelineSettings
@@ -132,15 +140,24 @@ def enrich_each(extractor: Extractor | None, prepared: Sequence[Prepared]) -> li
     """Entities per prepared article (pure CPU: the worker and the replay run it in a thread).
     When the batch fails, each article is tried alone and a failing one gets its exception; a
     broken process pool is no article's fault and propagates."""
+    return _each(lambda some: enrich(extractor, some), prepared)
+
+
+def extract_each(extractor: Extractor | None, drafts: Sequence[Draft]) -> list[list[Entity] | Exception]:
+    """`enrich_each` for the enrich stage's drafts."""
+    return _each(lambda some: extract(extractor, some), drafts)
+
+
+def _each(run: Callable[[Sequence[Any]], list[Any]], items: Sequence[Any]) -> list[Any]:
     try:
-        return list(enrich(extractor, prepared))
+        return list(run(items))
     except BrokenExecutor:
         raise
     except Exception:
-        found: list[Enrichment | Exception] = []
-        for one in prepared:
+        found: list[Any] = []
+        for one in items:
             try:
-                found.extend(enrich(extractor, [one]))
+                found.extend(run([one]))
             except BrokenExecutor:
                 raise
             except Exception as exc:
@@ -160,6 +177,47 @@ def conclude(incomings: Sequence[Incoming], decided: Sequence[Decided], enrichme
                 if isinstance(enrichment, Exception):
                     raise enrichment
                 outcome = finish(outcome, enrichment)
+            except Exception as exc:
+                outcome = rejection(incoming.value or b"", exc, limits, incoming.origin, incoming.key)
+        final.append(outcome)
+    return final
+
+
+Staged = Draft | Passed | Tombstone  # what `clean` sends to the enrich stage
+
+
+def staged(incomings: Sequence[Incoming], decided: Sequence[Decided], extractor: Extractor | None,
+           limits: Limits) -> list[Staged | Skipped | Rejected]:
+    """`conclude` without the model: each prepared article as its draft (or its dead letter,
+    should drafting fail); the other outcomes as they are."""
+    out: list[Staged | Skipped | Rejected] = []
+    for incoming, outcome in zip(incomings, decided):
+        if isinstance(outcome, Prepared):
+            try:
+                outcome = draft(outcome, ner_of(extractor, outcome))
+            except Exception as exc:
+                outcome = rejection(incoming.value or b"", exc, limits, incoming.origin, incoming.key)
+        out.append(outcome)
+    return out
+
+
+def drafts_of(outcomes: Sequence[Staged]) -> list[Draft]:
+    return [outcome for outcome in outcomes if isinstance(outcome, Draft)]
+
+
+def complete_each(incomings: Sequence[Incoming], outcomes: Sequence[Staged],
+                  entities: Sequence[list[Entity] | Exception], limits: Limits) -> list[Final]:
+    """Each draft completed with its entities (in order), or its dead letter when that failed;
+    passed envelopes and tombstones as they are."""
+    found = iter(entities)
+    final: list[Final] = []
+    for incoming, outcome in zip(incomings, outcomes):
+        if isinstance(outcome, Draft):
+            these = next(found)
+            try:
+                if isinstance(these, Exception):
+                    raise these
+                outcome = complete(outcome, these)
             except Exception as exc:
                 outcome = rejection(incoming.value or b"", exc, limits, incoming.origin, incoming.key)
         final.append(outcome)

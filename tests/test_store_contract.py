@@ -1,8 +1,8 @@
 """One contract for every feed-state store (`streams.core.models.SeenStore`): get/set/delete, and
 for the per-article transactions, commit and rollback. The core's rules (repeats, boilerplate,
 links) are tested on the memory store; this suite is what lets them hold on the others: the
-worker's table store (driven here with a stand-in for the Faust table), the replay's journal
-store and the per-article writes of the replay and the offline mode."""
+worker's compact index and its table store (driven here with a stand-in for the Faust table), the
+replay's journal store and the per-article writes of the replay and the offline mode."""
 
 from __future__ import annotations
 
@@ -10,18 +10,17 @@ from typing import Any, Callable
 
 import pytest
 
-from streams.core.models import ArticleWrites, MemoryStore
+from streams.core.compact_index import CompactIndex
+from streams.core.models import ArticleWrites, DictIndex, MemoryStore
 from streams.replay.journal import JournalStore
 from streams.worker.state import TableStore
 
 
 class _Table:
-    """What `TableStore` reads of a Faust table: its local data (as `data`, or `index` for a
-    table whose state is rebuilt in memory from its log)."""
+    """What `TableStore` reads of a table's state: the index rebuilt in memory from its log."""
 
-    def __init__(self) -> None:
-        self.data: dict = {}
-        self.index = self.data
+    def __init__(self, index) -> None:
+        self.index = index
 
 
 class _Base:
@@ -36,6 +35,11 @@ def _memory() -> _Base:
     return _Base(store, store.get, lambda: None)
 
 
+def _compact() -> _Base:
+    store = CompactIndex()
+    return _Base(store, store.get, lambda: None)
+
+
 def _journal() -> _Base:
     store = JournalStore("w")
     return _Base(store, store.get, lambda: None)
@@ -47,22 +51,22 @@ def _article_writes() -> _Base:
     return _Base(writes, base.get, writes.commit)
 
 
-def _table_store() -> _Base:
-    table = _Table()
+def _table_store(index=CompactIndex) -> _Base:
+    table = _Table(index())
     store = TableStore(table)
     changelog: dict = {}
-
-    def base(key: str) -> bytes | None:
-        for raw in (key, key.encode()):  # keyed by bytes or by str, as the table's layout has it
-            if raw in table.data:
-                return table.data[raw]
-        return None
-
-    return _Base(store, base, lambda: store.apply(0, changelog))
+    return _Base(store, table.index.get, lambda: store.apply(0, changelog))
 
 
-STORES = {"memory": _memory, "journal": _journal, "article_writes": _article_writes, "table_store": _table_store}
-TRANSACTIONS = {"article_writes": _article_writes, "table_store": _table_store}
+def _dict() -> _Base:
+    store = DictIndex()
+    return _Base(store, store.get, lambda: None)
+
+
+STORES = {"memory": _memory, "compact": _compact, "dict": _dict, "journal": _journal, "article_writes": _article_writes,
+          "table_store": _table_store, "table_store_dict": lambda: _table_store(DictIndex)}
+TRANSACTIONS = {"article_writes": _article_writes, "table_store": _table_store,
+                "table_store_dict": lambda: _table_store(DictIndex)}
 
 
 @pytest.fixture(params=list(STORES))
@@ -129,3 +133,19 @@ def test_store_contract_transaction_not_committed_leaves_no_trace(transaction):
     assert transaction.store.get("a") is None  # the transaction sees its own delete
     # rollback: the article failed, its store is dropped without a commit
     assert (transaction.base("a"), transaction.base("b")) == (b"1", None)
+
+
+# keys of the shapes `CompactIndex` packs (a fingerprint entry, a link band) and their
+# non-canonical spellings, which must stay other keys
+SHAPED = ["0a1b2c3d:00000000000000ff", "0a1b2c3d:00000000000000FF", "0a1b2c3d:0x000000000000ff",
+          "0a1b2c3d:0000000000000000", "feed:b42:07deadbeef", "feed:b042:07deadbeef", "feed:b42:07DEADBEEF"]
+
+
+def test_store_contract_shaped_keys_and_their_other_spellings_are_distinct_keys(made):
+    for number, key in enumerate(SHAPED):
+        made.store.set(key, bytes([number]) * (number + 3))  # 3 to 9 bytes: packed and not
+    assert [made.store.get(key) for key in SHAPED] == [bytes([n]) * (n + 3) for n in range(len(SHAPED))]
+    made.store.delete(SHAPED[0])
+    made.store.delete(SHAPED[4])
+    assert [made.store.get(key) for key in SHAPED] == [None, *[bytes([n]) * (n + 3) for n in (1, 2, 3)], None,
+                                                         *[bytes([n]) * (n + 3) for n in (5, 6)]]

@@ -58,6 +58,7 @@ from functools import lru_cache
 import xxhash
 
 from .fingerprint import ParagraphKey
+from .compact_index import fingerprint_view
 from .models import Article, MemoryStore, Paragraph, Removal, SeenStore
 from .evidence import SENTENCE_WORDS, bare_edge_zone, decide, edge_zone, skips_unevidenced
 from .templates import lead_in_keys, skeleton_keys
@@ -244,39 +245,40 @@ def persisted_key(key: str) -> bool:
     return rest == "meta" or (rest[:1] == "t" and "." in rest)
 
 
-def rebuild(primary: Mapping[str, bytes], settings: DedupSettings) -> dict[str, bytes]:
-    """Every source's fingerprint entries and record counts from its index records, applied in
-    the order they were written (the order the entries were added in live; the entry cap makes
-    it matter). Exact as long as no bucket expired. After expiry, a fingerprint that had more
-    than `max_entries` articles over the horizon may hold other entries than the live state:
-    live, the cap dropped entries while older, since expired ones held its oldest places, and
-    kept those that came after the expiry; the rebuild keeps the oldest live ones. Either way the
-    fingerprint holds `max_entries` entries of the horizon, so a line that recurs stays evidence;
-    the next expiries bring the two back together."""
+def rebuild(primary: Mapping[str, bytes], settings: DedupSettings, store: SeenStore) -> None:
+    """Write every source's fingerprint entries and record counts into `store` from its index
+    records, applied in the order they were written (the order the entries were added in live;
+    the entry cap makes it matter). Exact as long as no bucket expired. After expiry, a
+    fingerprint that had more than `max_entries` articles over the horizon may hold other
+    entries than the live state: live, the cap dropped entries while older, since expired ones
+    held its oldest places, and kept those that came after the expiry; the rebuild keeps the
+    oldest live ones. Either way the fingerprint holds `max_entries` entries of the horizon, so a
+    line that recurs stays evidence; the next expiries bring the two back together."""
     keep_oldest = max(settings.short_min_articles, settings.long_min_articles, settings.inner_min_articles)
-    derived: dict[str, bytes] = {}
+    records = [(key, value) for key, value in primary.items() if key.partition(":")[2] != "meta" and persisted_key(key)]
+    listed: dict[str, int] = {}  # source prefix -> fingerprints its records list: room for its keys
+    for key, value in records:
+        prefix = key.partition(":")[0]
+        listed[prefix] = listed.get(prefix, 0) + _COUNT.unpack_from(value, _ENTRY.size)[0]
+    views = {prefix: fingerprint_view(store, prefix, count) for prefix, count in listed.items()}
     counts: dict[str, int] = {}
-    get = derived.get
-    for key, value in primary.items():
-        prefix, _, rest = key.partition(":")
-        if rest == "meta" or not persisted_key(key):
-            continue
+    for key, value in records:
         count_key, _, number = key.rpartition(".")
         counts[count_key] = max(counts.get(count_key, 0), int(number) + 1)
         (seconds, me, flags), fingerprints = unpack_index_record(value)
         inner, edge = (seconds, me, flags), (seconds, me, flags | _EDGE)
         packed = (pack_entries([inner]), pack_entries([edge]))
+        view = views[key.partition(":")[0]]
+        add, put = view.add, view.set
         for fingerprint, at in fingerprints:
-            store_key = f"{prefix}:{fingerprint:016x}"
-            stored = get(store_key)
+            stored = add(fingerprint, packed[at])
             if stored is None:  # the common case, as live: a first sighting
-                derived[store_key] = packed[at]
                 continue
             updated = _add_entry(unpack_entries(stored), edge if at else inner, keep_oldest, settings.max_entries)
             if updated is not None:
-                derived[store_key] = pack_entries(updated)
-    derived.update((key, _COUNT.pack(count)) for key, count in counts.items())
-    return derived
+                put(fingerprint, pack_entries(updated))
+    for key, count in counts.items():
+        store.set(key, _COUNT.pack(count))
 
 
 def find_boilerplate(

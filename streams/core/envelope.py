@@ -43,10 +43,25 @@ def cleaned_ninjs(article: Article, result: DedupResult, entities: Sequence[Enti
     main = {"role": "main", "contentType": "text/plain", "value": cleaned_body(result)}
     others = [b for b in ninjs.get("bodies", []) if not is_article_text(b)]
     ninjs["bodies"] = [main, *others]
+    return with_subjects(ninjs, entities)
+
+
+def with_subjects(ninjs: Mapping[str, Any], entities: Sequence[Entity]) -> dict[str, Any]:
+    """`ninjs` with the entities added as people/organisations/places after the entries it has
+    (an entry of the same name is not added twice). Adding none still sets the three fields, so
+    adding entities later to what adding none gave equals adding them at once."""
+    ninjs = dict(ninjs)
     for field, items in ninjs_subjects(entities).items():
         have = {item.get("name") for item in ninjs.get(field, [])}
         ninjs[field] = [*ninjs.get(field, []), *(i for i in items if i["name"] not in have)]
     return ninjs
+
+
+def with_entities(envelope: Mapping[str, Any], entities: Sequence[Entity]) -> dict[str, Any]:
+    """A cleaned envelope built without entities (`build_envelope(..., entities=())`: the enrich
+    stage's draft) with `entities` added: equal to the envelope built with them at once."""
+    return {**envelope, "article": with_subjects(envelope["article"], entities),
+            "entities": [*envelope["entities"], *(entity_record(e) for e in entities)]}
 
 
 def entity_record(entity: Entity) -> dict[str, Any]:

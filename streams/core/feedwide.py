@@ -39,12 +39,13 @@ import orjson
 
 import xxhash
 
+from .compact_index import band_view
 from .fingerprint import ParagraphKey, key_paragraph
 from .links import (
-    Record, add_record, band_key, candidates, complete_bands, containment, count_key, drop_records, shingles, sketch_of,
+    Record, add_record, candidates, complete_bands, containment, count_key, drop_records, shingles, sketch_of,
     source_hash, uri_hash,
 )
-from .models import Article, MemoryStore, SeenStore
+from .models import Article, SeenStore
 from .settings import FeedSettings
 
 _ENTRY = struct.Struct("<III")
@@ -260,29 +261,34 @@ def persisted_key(key: str) -> bool:
     return key == _META_KEY or (key.startswith("feed:r") and "." in key)
 
 
-def rebuild(primary: Mapping[str, bytes], settings: FeedSettings) -> dict[str, bytes]:
-    """The link index (record counts, bands) and the line entries from the article records, in
-    the order they were written: what `observe` wrote for them. Line entries keep the earliest
-    sightings, so they do not depend on that order."""
-    index = MemoryStore()
-    data = index.data
+def rebuild(primary: Mapping[str, bytes], settings: FeedSettings, store: SeenStore) -> None:
+    """Write the link index (record counts, bands) and the line entries into `store` from the
+    article records, in the order they were written: what `observe` wrote for them. Line entries
+    keep the earliest sightings, so they do not depend on that order."""
+    records = [(key, value) for key, value in primary.items() if key != _META_KEY and persisted_key(key)]
+    per_bucket: dict[int, int] = {}
+    for key, _ in records:
+        bucket = int(key[6:].partition(".")[0])
+        per_bucket[bucket] = per_bucket.get(bucket, 0) + 1
+    views = {bucket: band_view(store, bucket, 32 * count) for bucket, count in per_bucket.items()}
     counts: dict[int, int] = {}
-    for key, value in primary.items():
-        if key == _META_KEY or not persisted_key(key):
-            continue
+    for key, value in records:
         bucket, _, number = key[6:].partition(".")
         bucket, number = int(bucket), int(number)
         record = Record.unpack(value)
         counts[bucket] = max(counts.get(bucket, 0), number + 1)
         entry = struct.pack("<I", number)
+        view = views[bucket]
         for band, band_value in record.bands:  # each record once, in order: what `add_record` appended
-            band = band_key(bucket, band, band_value)
-            data[band] = data.get(band, b"") + entry
+            band = band << 32 | band_value
+            listed = view.add(band, entry)
+            if listed is not None:
+                view.set(band, listed + entry)
         if record.lines:
-            _record_lines(index, bucket, record.lines, (record.seconds, record.source, record.uri_hash & 0xFFFFFFFF),
+            _record_lines(store, bucket, record.lines, (record.seconds, record.source, record.uri_hash & 0xFFFFFFFF),
                           settings)
-    data.update((count_key(bucket), struct.pack("<I", count)) for bucket, count in counts.items())
-    return data
+    for bucket, count in counts.items():
+        store.set(count_key(bucket), struct.pack("<I", count))
 
 
 def state_view(data: Mapping[str, bytes]) -> dict[str, object]:

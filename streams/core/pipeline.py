@@ -8,7 +8,10 @@
    serves (pure CPU: the worker runs it in an executor so the event loop never blocks);
 3. `finish`: the output envelope, keyed by article uri and timestamped with the event time.
 
-`process` chains the three for callers that need no concurrency (offline mode, tests)."""
+`finish` is `draft` (the envelope without entities, and what the model reads) then `complete`
+(the entities added): the worker's enrich stage takes the draft to another worker and runs
+`extract` and `complete` there, for the same envelope. `process` chains the three steps for
+callers that need no concurrency (offline mode, tests)."""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from datetime import datetime, timezone
 from typing import Any, Protocol, Sequence
 
 from .dedup import deduplicate
-from .envelope import Origin, build_envelope, dead_letter, passed_envelope
+from .envelope import Origin, build_envelope, dead_letter, passed_envelope, with_entities
 from .feedwide import FeedFindings, observe
 from .languages import NER_DISABLED, ner_status
 from .mentions import ItemMetadata
@@ -27,10 +30,13 @@ from .ninjs.item import KILLED
 from .settings import PipelineSettings
 
 
+ModelInput = tuple[str, Sequence[str], ItemMetadata]  # an article's headline, kept paragraphs, metadata
+
+
 class Extractor(Protocol):
     languages: tuple[str, ...]  # primary language subtags the model serves; "*": any
 
-    def extract_many(self, items: Sequence[tuple[str, Sequence[str], ItemMetadata]]) -> list[list[Entity]]: ...
+    def extract_many(self, items: Sequence[ModelInput]) -> list[list[Entity]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +51,16 @@ class Prepared:
 class Enrichment:
     entities: list[Entity]  # [] when the model did not run
     ner: dict[str, Any]  # the envelope's `ner` record: whether the model ran, and if not why
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A prepared article's envelope without its entities, and what the model reads for them."""
+
+    key: bytes  # as `Processed`
+    timestamp_ms: int
+    envelope: dict[str, Any]  # its `ner` record says whether the model runs
+    model_input: ModelInput | None  # None: the model does not run for this article
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,13 +144,22 @@ def _not_cleaned(item: Item, raw: bytes, origin: Origin, settings: PipelineSetti
 def enrich(extractor: Extractor | None, prepared: Sequence[Prepared]) -> list[Enrichment]:
     """Entities per article, from the articles in a language the model serves (`languages`):
     the others, and all of them when NER is off (`extractor` None), get none."""
-    if extractor is None:
-        return [Enrichment([], dict(NER_DISABLED)) for _ in prepared]
-    statuses = [ner_status(p.article.ninjs.get("language"), extractor.languages) for p in prepared]
-    texts = [(p.article.headline, [k.text for k in p.result.kept], item_metadata(p.article))
-             for p, s in zip(prepared, statuses) if s["ran"]]
-    found = iter(extractor.extract_many(texts) if texts else ())
+    statuses = [ner_of(extractor, p) for p in prepared]
+    texts = [model_input(p) for p, s in zip(prepared, statuses) if s["ran"]]
+    found = iter(extractor.extract_many(texts) if texts and extractor is not None else ())
     return [Enrichment(next(found) if status["ran"] else [], status) for status in statuses]
+
+
+def ner_of(extractor: Extractor | None, prepared: Prepared) -> dict[str, Any]:
+    """The envelope's `ner` record: whether the model runs for this article, and if not why."""
+    if extractor is None:
+        return dict(NER_DISABLED)
+    return ner_status(prepared.article.ninjs.get("language"), extractor.languages)
+
+
+def model_input(prepared: Prepared) -> ModelInput:
+    """What the model reads: the headline and the kept paragraphs only."""
+    return prepared.article.headline, [k.text for k in prepared.result.kept], item_metadata(prepared.article)
 
 
 def item_metadata(article: Article) -> ItemMetadata:
@@ -144,13 +169,35 @@ def item_metadata(article: Article) -> ItemMetadata:
 
 
 def finish(prepared: Prepared, enrichment: Enrichment, processed_at: datetime | None = None) -> Processed:
+    return complete(draft(prepared, enrichment.ner, processed_at), enrichment.entities)
+
+
+def draft(prepared: Prepared, ner: dict[str, Any], processed_at: datetime | None = None) -> Draft:
+    """The envelope without entities; `ner` (`ner_of`) says whether the model will run."""
     article = prepared.article
     link = prepared.findings.link
     envelope = build_envelope(
-        article, prepared.result, enrichment.entities, prepared.origin, processed_at or _now(), ner=enrichment.ner,
+        article, prepared.result, (), prepared.origin, processed_at or _now(), ner=ner,
         duplicate_of=link.to_json() if link else None,
     )
-    return Processed(article.uri.encode(), int(article.event_time.timestamp() * 1000), envelope)
+    return Draft(article.uri.encode(), int(article.event_time.timestamp() * 1000), envelope,
+                 model_input(prepared) if ner.get("ran") else None)
+
+
+def extract(extractor: Extractor | None, drafts: Sequence[Draft]) -> list[list[Entity]]:
+    """Entities per draft; none for a draft the model does not run for."""
+    texts = [d.model_input for d in drafts if d.model_input is not None]
+    if texts and extractor is None:
+        raise ValueError("drafts for the model, but no model")
+    found = iter(extractor.extract_many(texts) if texts and extractor is not None else ())
+    return [next(found) if d.model_input is not None else [] for d in drafts]
+
+
+def complete(draft: Draft, entities: Sequence[Entity]) -> Processed:
+    """The draft's envelope with its entities: the envelope `finish` gives (with none, the draft's
+    own: it already has the empty subject fields)."""
+    envelope = with_entities(draft.envelope, entities) if entities else draft.envelope
+    return Processed(draft.key, draft.timestamp_ms, envelope)
 
 
 def process(

@@ -30,7 +30,7 @@ import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from . import boilerplate, feedwide
-from .models import ArticleWrites
+from .models import ArticleWrites, MemoryStore, SeenStore
 from .settings import DedupSettings, FeedSettings
 
 _KEY = struct.Struct("<H")
@@ -42,13 +42,10 @@ Send = tuple[int, str, bytes | None]  # (changelog partition, record key, record
 
 
 class IndexWrites(ArticleWrites):
-    """`ArticleWrites` over the in-memory index (a dict): applied with `apply`, which also notes
-    the writes for the batch's log records, rather than `commit`."""
+    """`ArticleWrites` over the worker's index (a `DictIndex` or a `CompactIndex`, any store): applied with
+    `apply`, which also notes the writes for the batch's log records, rather than `commit`."""
 
     __slots__ = ()
-
-    def __init__(self, index: dict[str, bytes]) -> None:
-        super().__init__(index)  # type: ignore[arg-type]  # a dict reads like a store; `apply` writes it
 
     def apply(self, partition: int, writes: dict[tuple[int, str], bytes | None]) -> None:
         """Apply the writes to the index and note them in the batch's `writes` (for `StateLog.log`),
@@ -57,10 +54,9 @@ class IndexWrites(ArticleWrites):
         index = self.base
         for key, value in self.pending.items():
             if value is None:
-                if index.pop(key, None) is None and (partition, key) not in writes:
-                    continue  # nothing to delete
+                index.delete(key)  # also of a key that is not there: `StateLog.log` drops such a delete
             else:
-                index[key] = value
+                index.set(key, value)
             writes.pop((partition, key), None)  # to the end: the place of the last write
             writes[(partition, key)] = value
         self.pending.clear()
@@ -77,12 +73,21 @@ def persisted_key(key: str) -> bool:
     return boilerplate.persisted_key(key)
 
 
+def rebuild_into(store: SeenStore, persisted: Mapping[str, bytes], dedup: DedupSettings, feed: FeedSettings) -> None:
+    """Write the whole state into `store` (empty) from its persisted keys, given in the order
+    they were written: the persisted keys, then what each stage derives from them, key by key
+    (never the derived state as a dict first: a large feed's index is larger than its log)."""
+    for key, value in persisted.items():
+        store.set(key, value)
+    boilerplate.rebuild({k: v for k, v in persisted.items() if slice_of(k) != "feed"}, dedup, store)
+    feedwide.rebuild({k: v for k, v in persisted.items() if slice_of(k) == "feed"}, feed, store)
+
+
 def rebuild(persisted: Mapping[str, bytes], dedup: DedupSettings, feed: FeedSettings) -> dict[str, bytes]:
-    """The whole state from its persisted keys (given in the order they were written)."""
-    state = dict(persisted)
-    state.update(boilerplate.rebuild({k: v for k, v in persisted.items() if slice_of(k) != "feed"}, dedup))
-    state.update(feedwide.rebuild({k: v for k, v in persisted.items() if slice_of(k) == "feed"}, feed))
-    return state
+    """`rebuild_into` a dict: the replay's journal and the offline checks keep their state in one."""
+    store = MemoryStore()
+    rebuild_into(store, persisted, dedup, feed)
+    return store.data
 
 
 def pack_ops(ops: Iterable[Op]) -> bytes:

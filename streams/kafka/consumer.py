@@ -13,7 +13,7 @@ offset. Either loses the message for good: with Faust committing, the SIGTERM-an
 
 This module overrides Faust internals (`Consumer._unacked_messages`, `_waiting_for_ack`,
 `_new_offset`, `_commit`, `_committed_offset`, `_read_offset`, `_thread`, `perform_seek`,
-`callback`): the one place newsclean depends on Faust's private side. `SUPPORTED_FAUST` names
+`callback`, `_drain_messages`): the one place newsclean depends on Faust's private side. `SUPPORTED_FAUST` names
 the faust-streaming releases it was read against and tested on. A consumer whose Faust lacks one
 of those internals refuses to start (`missing_internals`); a release not in the list starts
 with a warning; tests/kafka/test_consumer_faust_internals.py fails on either.
@@ -29,20 +29,26 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import aiokafka
 from faust.exceptions import ConsumerNotStarted
+from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka as aiokafka_driver
 from faust.types.tuples import ack_lock
 from mode.utils.futures import notify
+
+from streams.kafka.commits import Commits
+from streams.kafka.inbox import Inbox
+from streams.kafka.probe import first_offset
 
 log = logging.getLogger("newsclean")
 # faust-streaming releases whose Consumer internals this module was read against and tested on;
 # pyproject.toml pins the same series. Add a release only after reading its consumer.py.
 SUPPORTED_FAUST = ("0.15.2", "0.15.3")
 # Faust's private consumer state used below (set by Faust's Consumer.__init__) ...
-FAUST_STATE = ("_unacked_messages", "_waiting_for_ack", "_committed_offset", "_read_offset", "_thread", "callback")
+FAUST_STATE = ("_unacked_messages", "_waiting_for_ack", "_committed_offset", "_read_offset", "_thread", "callback",
+               "suspend_flow", "diag")
 # ... and the methods overridden or called: their absence would leave Faust's committing on.
-FAUST_METHODS = ("ack", "_new_offset", "_commit", "perform_seek", "earliest_offsets", "assignment", "wait_empty")
+FAUST_METHODS = ("ack", "_new_offset", "_commit", "perform_seek", "earliest_offsets", "assignment", "wait_empty",
+                 "_drain_messages", "getmany")
 FAUST_THREAD = ("call_thread", "_ensure_consumer")  # of `_thread`, the consumer's own thread
 REREAD_AGAIN_S = 2.0  # a hole still open this long after its partition was read again: read again
 
@@ -66,7 +72,11 @@ class ReleasingConsumer(aiokafka_driver.Consumer):
     its way to the agents: the dropped message was the last one fetched), unless a look at the log
     (`_first_offset`) shows there is no record there (compaction, a transaction marker): then
     the hole is passed over. Faust's own gap list is not trusted: it lists dropped messages
-    too."""
+    too.
+
+    The agents' topics are read into their inboxes (`inbox`, `streams.kafka.inbox`), not through
+    Faust's streams; commits run in the background, one at a time, each taking every offset
+    delivered meanwhile (`delivered`); the stop and rebalances wait for them (`wait_empty`)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -84,6 +94,9 @@ class ReleasingConsumer(aiokafka_driver.Consumer):
         self.in_flight: dict[Any, set[int]] = defaultdict(set)  # tp -> offsets handed to a stream, not yet acked
         self.idle: dict[Any, tuple[int, int, float]] = {}  # tp -> (expected, position, since)
         self._rereading: asyncio.Future | None = None  # the timer's work on holes, one task at a time
+        self.inboxes: list[tuple[Any, Inbox]] = []  # (the agent's channel, its inbox)
+        self._inbox_of: dict[str, Inbox | None] = {}  # topic name -> its agent's inbox, or None: Faust's way
+        self.commits = Commits(self._commit_delivered)
         on_message = self.callback
 
         async def hand(message: Any) -> None:
@@ -102,6 +115,93 @@ class ReleasingConsumer(aiokafka_driver.Consumer):
             self.in_flight[message.tp].discard(message.offset)
         notify(self._waiting_for_ack)
         return False
+
+    def inbox(self, channel: Any) -> Inbox:
+        """The inbox of an agent reading `channel` (a Faust topic): from now on its topics'
+        messages go there, not to its stream."""
+        def same(known: Any) -> bool:  # a restarted agent's channel is a new clone of the same topic
+            return (tuple(known.topics), known.pattern) == (tuple(channel.topics), channel.pattern)
+
+        for known, old in self.inboxes:
+            if same(known):
+                old.clear()  # released; read again after the restart's seek
+        inbox = Inbox(self.ack, self.app.conf.stream_buffer_maxsize)
+        self.inboxes = [(known, old) for known, old in self.inboxes if not same(known)] + [(channel, inbox)]
+        self._inbox_of.clear()
+        self.app.flow_control.manage_queue(inbox)  # emptied with the channels on a rebalance
+        return inbox
+
+    def release(self, messages: Iterable[Any]) -> None:
+        """An agent is done with these messages (processed, or not admitted)."""
+        for message in messages:
+            self.ack(message)
+
+    def _inbox_for(self, topic: str) -> Inbox | None:
+        try:
+            return self._inbox_of[topic]
+        except KeyError:
+            found = next((inbox for channel, inbox in self.inboxes if topic in channel.topics
+                          or (channel.pattern is not None and channel.pattern.match(topic))), None)
+            self._inbox_of[topic] = found
+            return found
+
+    async def _drain_messages(self, fetcher: Any) -> None:  # the fetcher's loop, as Faust's
+        """Faust's fetch loop (`Consumer._drain_messages`), with each message of an agent's topic
+        put into its inbox (tracked as a stream would: the stop and rebalances wait for it) rather
+        than handed to Faust's callback and streams one by one; the agents hear once per fetch."""
+        callback, getmany = self.callback, self.getmany
+        consumer_should_stop, fetcher_should_stop = self._stopped.is_set, fetcher._stopped.is_set
+        read_offset, in_flight, unacked = self._read_offset, self.in_flight, self._unacked_messages
+        inbox_for, flowing = self._inbox_for, self.app.flow_control.is_active
+        try:
+            while not (consumer_should_stop() or fetcher_should_stop()):
+                self.diag.set_flag(CONSUMER_FETCHING)
+                fetched = getmany(timeout=1.0)
+                await self.sleep(0)  # getmany may return at once, again and again
+                if self.should_stop:
+                    continue
+                filled: list[Inbox] = []
+                async for tp, message in fetched:
+                    offset = message.offset
+                    r_offset = read_offset[tp]
+                    if r_offset is not None and offset < r_offset:
+                        continue  # Faust drops what is behind its read offset too
+                    inbox = inbox_for(message.topic)
+                    if inbox is None:
+                        await self.wait_first(callback(message), self.suspend_flow.wait())
+                    elif not flowing() or (inbox.full() and not await self._room(inbox, filled)):
+                        pass  # flow suspended (a rebalance): dropped, as Faust's streams skip it; read again later
+                    else:
+                        message.tracked = True
+                        unacked.add(message)
+                        in_flight[tp].add(offset)
+                        inbox.put(message)
+                        if inbox not in filled:
+                            filled.append(inbox)
+                    read_offset[tp] = offset  # (Faust's gap list and `commit_every` feed only its own commits: off)
+                for inbox in filled:
+                    inbox.notify()
+                self.diag.unset_flag(CONSUMER_FETCHING)
+        except self.consumer_stopped_errors:
+            if self.transport.app.should_stop:
+                return
+            raise
+        except asyncio.CancelledError:
+            if self.transport.app.should_stop:
+                return
+            raise
+        except Exception as exc:
+            log.exception("Drain messages raised: %r", exc)
+            raise
+        finally:
+            self.diag.unset_flag(CONSUMER_FETCHING)
+
+    async def _room(self, inbox: Inbox, filled: list[Inbox]) -> bool:
+        """Wait until the agent took from its full inbox; False if the flow was suspended meanwhile."""
+        for waiting in filled:
+            waiting.notify()
+        await self.wait_first(inbox.room, self.suspend_flow.wait())
+        return inbox.room.is_set() and self.app.flow_control.is_active()
 
     def _new_offset(self, tp: Any) -> int | None:
         # Faust's own commits (periodic, on rebalance, on shutdown) all ask here: nothing, ever.
@@ -126,6 +226,7 @@ class ReleasingConsumer(aiokafka_driver.Consumer):
             self.halt()
             return
         await super().wait_empty()
+        await self.commits.flush()
 
     async def perform_seek(self) -> None:
         # Every (re)assignment ends here: positions are back at the committed offsets, whoever
@@ -135,6 +236,7 @@ class ReleasingConsumer(aiokafka_driver.Consumer):
             self._rereading.cancel()  # its partitions and offsets are of the assignment before
         for state in (self.expected, self.skipped, self.reread_at, self.in_flight, self.idle):
             state.clear()
+        self.commits.drop()
 
     async def admit(self, messages: Iterable[Any]) -> list[Any]:
         """The messages to process now: per partition contiguous from the expected offset."""
@@ -243,41 +345,24 @@ class ReleasingConsumer(aiokafka_driver.Consumer):
             return None
 
     async def _first_offset(self, tp: Any, offset: int) -> int | None:
-        """The offset of the first record at or after `offset`, read by a consumer of its own
-        (no group): whether a hole is a message Faust dropped or a place with no record."""
-        transport = self.transport
-        probe = aiokafka.AIOKafkaConsumer(
-            bootstrap_servers=aiokafka_driver.server_list(transport.url, transport.default_port),
-            group_id=None, enable_auto_commit=False, auto_offset_reset="earliest",  # before the log start: its first record
-            **aiokafka_driver.credentials_to_aiokafka_auth(self.app.conf.broker_credentials, self.app.conf.ssl_context),
-        )
-        try:
-            await probe.start()
-            partition = aiokafka.TopicPartition(tp.topic, tp.partition)
-            probe.assign([partition])
-            probe.seek(partition, offset)
-            found = await probe.getmany(partition, timeout_ms=5000, max_records=1)
-            records = found.get(partition) or []
-            if records:
-                return records[0].offset
-            position = await probe.position(partition)  # nothing there: retention or compaction
-            return position if position > offset else None  # emptied the log up to here
-        except Exception as exc:  # no answer: treat the hole as a dropped message and read again
-            log.warning("could not look at offset %d of %s: %r", offset, tp, exc)
-            return None
-        finally:
-            await probe.stop()
+        return await first_offset(self.app, self.transport, tp, offset)
 
     async def delivered(self, messages: Iterable[Any]) -> None:
-        """The output of these admitted messages is in Kafka: commit past them."""
-        commit: dict[Any, int] = {}
+        """The output of these admitted messages is in Kafka: commit past them, in the background
+        (`streams.kafka.commits`); the agent goes on with its next batch. A commit that failed
+        raises here, the next time."""
         generation = self.app.consumer_generation_id
+        commits = self.commits
         for message in messages:
             if message.generation_id == generation and message.tp in self.expected:
-                commit[message.tp] = max(commit.get(message.tp, 0), message.offset + 1)
-        if commit and not self.halted:
-            await self._commit(commit)  # skips partitions no longer assigned
-            self._committed_offset.update(commit)
+                commits.add(message.tp, message.offset + 1)
+        if not self.halted:
+            commits.start()
+
+    async def _commit_delivered(self, offsets: dict[Any, int]) -> None:
+        if not self.halted:
+            await self._commit(offsets)  # skips partitions no longer assigned
+            self._committed_offset.update(offsets)
 
     async def _expected(self, tp: Any) -> int:
         if tp not in self.expected:

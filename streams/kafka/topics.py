@@ -27,6 +27,19 @@ def topic_record_bytes(settings: Settings) -> int:
     return 2 * settings.pipeline.limits.max_message_bytes + MiB
 
 
+def enrich_topic(settings: Settings) -> str:
+    """The enrich stage's topic (NER on): `clean` sends each outcome bound for the output there,
+    keyed by uri, and the `enrich` agent finishes it (streams.worker.drafts)."""
+    return f"{settings.app_id}-enrich"
+
+
+def enrich_record_bytes(settings: Settings) -> int:
+    """max.message.bytes of the enrich topic: an envelope without its entities plus the original
+    input, which a dead letter written there needs."""
+    return topic_record_bytes(settings) + settings.pipeline.limits.max_message_bytes
+
+
+
 class _Collect(logging.Handler):
     """aiokafka logs why a connection failed (e.g. SaslAuthenticationFailed) and then raises a
     bare "Unable to bootstrap"; the logged reason is what a person needs to see."""
@@ -72,6 +85,10 @@ async def _ensure(admin: AIOKafkaAdminClient, settings: Settings) -> None:
         NewTopic(f"{settings.app_id}-by-source", settings.partitions, 1,
                  topic_configs={"message.timestamp.type": "LogAppendTime", **sized}),
         NewTopic(settings.output_topic, settings.partitions, 1, topic_configs={"cleanup.policy": "compact", **sized}),
+        *([NewTopic(enrich_topic(settings), settings.partitions, 1,
+                    topic_configs={"message.timestamp.type": "LogAppendTime",
+                                   "max.message.bytes": str(enrich_record_bytes(settings))})]
+          if settings.ner_enabled else []),
         NewTopic(settings.dlq_topic, 1, 1, topic_configs=sized),
     ]
     await create_missing(admin, wanted, existing)

@@ -14,13 +14,22 @@ from streams.config import Settings
 from streams.kafka.consumer import ReleasingConsumer
 
 
+# Bytes of records aiokafka gathers into one batch per partition (its default: 16 KiB). aiokafka
+# sends one request at a time per broker and a send into a full batch waits until that batch is
+# sent, so with 16 KiB an agent's batch of 32 articles (3-8 KB each) went out as several requests,
+# one broker round trip after the other. A record larger than this still goes alone. Well under
+# the broker's default `message.max.bytes` (1 MiB): a batch a topic refuses as too large would
+# turn every record in it into a dead letter.
+BATCH_BYTES = 256 * 1024
+
+
 class IdempotentProducer(aiokafka_driver.Producer):
     """acks=all with idempotence, always. Faust enables idempotence only inside transactions
     (`processing_guarantee="exactly_once"`, which we do not use); without it a retried batch
-    can be written twice or out of order."""
+    can be written twice or out of order. Batches of up to `BATCH_BYTES`."""
 
     def _settings_extra(self) -> dict[str, Any]:
-        return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
+        return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True, "max_batch_size": BATCH_BYTES}
 
 
 class Transport(aiokafka_driver.Transport):

@@ -1,7 +1,9 @@
 """The agents (README "How it works"): `route` validates each input article and re-keys it to the
 feed topic; `feed` observes it on the feed table and re-keys it by source; `clean` runs the
-batch path (`streams.batch`). Each takes a batch, admits it in offset order, delivers what it
-produced and only then releases it for the commit (`streams.kafka.consumer`)."""
+batch path (`streams.batch`). With NER on, `clean` decides and drafts, and `enrich` — keyed by
+uri, so on every worker whatever the sources — runs the model and writes the output. Each takes
+a batch, admits it in offset order, delivers what it produced and only then releases it for the
+commit (`streams.kafka.consumer`)."""
 
 from __future__ import annotations
 
@@ -15,12 +17,26 @@ from typing import Any
 
 import faust
 
-from streams.batch import Outgoing, conclude, dead_letter_record, decide, enrich_each, prepared_of, to_record
+from streams.batch import (
+    Final,
+    Incoming,
+    Outgoing,
+    complete_each,
+    conclude,
+    dead_letter_record,
+    decide,
+    drafts_of,
+    enrich_each,
+    extract_each,
+    prepared_of,
+    staged,
+    to_record,
+)
 from streams.config import Settings
 from streams.core.envelope import Origin
 from streams.core.feedwide import observe
 from streams.core.ninjs import decode, read_item, source_of, to_article
-from streams.core.pipeline import Enrichment, Extractor, Prepared, Rejected
+from streams.core.pipeline import Draft, Enrichment, Extractor, Prepared, Rejected, Skipped
 from streams.core.tombstone import Tombstone, tombstone
 from streams.dead_letters import now, refusal, rejection
 from streams.deadline import Deadline
@@ -29,19 +45,21 @@ from streams.kafka.transport import KafkaApp
 from streams.worker.metrics import Metrics
 from streams.worker.headers import FEED_HEADER, incoming, input_time, is_checked, origin_of, record_time, routed
 from streams.worker.batches import take_arrived
+from streams.worker import drafts
 from streams.worker.state import TableBatch, TableState, TableStore, send_changelog
 
 log = logging.getLogger("newsclean")
 
 
 class Agents:
-    """The three agents' batch handlers, mixed into `streams.worker.app.Newsclean`, which builds
+    """The agents' batch handlers, mixed into `streams.worker.app.Newsclean`, which builds
     what they use (declared here):"""
 
     settings: Settings
     app: KafkaApp
     feed_topic: faust.TopicT  # <app_id>-feed
     by_source: faust.TopicT  # <app_id>-by-source
+    enrich_topic: faust.TopicT | None  # <app_id>-enrich (key: uri), when NER is on
     output: faust.TopicT
     dlq: faust.TopicT
     seen_log: TableState  # the per-source feed state
@@ -55,9 +73,9 @@ class Agents:
         """Every agent's loop: take a batch, admit it in offset order, let `handle` process and
         deliver it, then release it for the commit."""
         consumer = self.app.consumer
-        async with aclosing(take_arrived(stream, self.settings.batch_size)) as batches:  # closed on a crash too
-            async for events in batches:
-                messages = await consumer.admit(event.message for event in events)
+        async with aclosing(take_arrived(consumer, stream, self.settings.batch_size)) as batches:  # closed on a crash too
+            async for taken in batches:
+                messages = await consumer.admit(taken)
                 if messages:  # none after a crash, or when all were read before
                     await handle(messages)
                     await consumer.delivered(messages)
@@ -145,17 +163,44 @@ class Agents:
 
     async def _clean_batch(self, messages: Sequence[Any]) -> None:
         """The batch path (`streams.batch`) on the by-source table: decide in order, send the
-        table's changelog, entities for the batch, then each outcome's record."""
+        table's changelog, then each outcome's record. With NER off, entities are none and the
+        envelopes go to the output; with NER on, every outcome bound for the output goes to the
+        enrich stage, in order (a draft, a passed envelope, a tombstone), dead letters straight
+        to the dead-letter topic."""
         writes: dict[tuple[int, str], bytes | None] = {}  # the batch's table writes, for the changelog
         incomings = [incoming(message) for message in messages]
         for message in messages:
             self.positions[message.tp] = message.offset + 1
         state = TableBatch(self.seen_log, writes)
         decided = [decide(one, state, self.settings.pipeline) for one in incomings]
-        entities = asyncio.ensure_future(self._entities(prepared_of(decided)))  # the model runs while the changelog is sent
+        if self.enrich_topic is None:
+            entities = asyncio.ensure_future(self._entities(prepared_of(decided)))  # runs while the changelog is sent
+            changelog = await send_changelog(self.seen_log, writes)
+            final = conclude(incomings, decided, await entities, self.settings.pipeline.limits)
+            await deliver(self._records(incomings, final), changelog)
+            return
         changelog = await send_changelog(self.seen_log, writes)
-        found = await entities
-        final = conclude(incomings, decided, found, self.settings.pipeline.limits)
+        sends = []
+        for one, outcome in zip(incomings, staged(incomings, decided, self.extractor, self.settings.pipeline.limits)):
+            if isinstance(outcome, (Rejected, Skipped)):
+                sends += self._records([one], [outcome])
+            else:
+                sends.append(self._to_enrich(one, outcome))
+        await deliver(sends, changelog)
+
+    def _to_enrich(self, one: Incoming, outcome: drafts.Staged) -> Outgoing:
+        assert self.enrich_topic is not None
+        value = drafts.encode(outcome, one)
+
+        def instead(exc: BaseException) -> Outgoing:
+            rejected = refusal(one.value or b"", "the envelope", len(value), exc, one.origin, one.key, "output_too_large")
+            self._count_refused(rejected)
+            return dead_letter_record(rejected, self.dlq)
+
+        return Outgoing(self.enrich_topic, outcome.key, value, "article", instead=instead)
+
+    def _records(self, incomings: Sequence[Incoming], final: Sequence[Final]) -> list[Outgoing]:
+        """Each final outcome's record (none for a skipped item), counted."""
         sends = []
         for one, outcome in zip(incomings, final):
             if isinstance(outcome, Tombstone):
@@ -167,7 +212,39 @@ class Agents:
             record = to_record(one, outcome, self.output, self.dlq, on_refused=self._count_refused)
             if record is not None:
                 sends.append(record)
-        await deliver(sends, changelog)
+        return sends
+
+    async def enrich(self, stream: faust.StreamT) -> None:
+        await self._in_batches(stream, self._enrich_batch)
+
+    async def _enrich_batch(self, messages: Sequence[Any]) -> None:
+        """The model for the batch's drafts (this worker's share: the topic is keyed by uri),
+        then each outcome's record on the output, in the enrich partition's order."""
+        frames, broken = [], []
+        for message in messages:
+            self.positions[message.tp] = message.offset + 1
+            try:
+                frames.append(drafts.decode(message.value))
+            except drafts.BadFrame as exc:  # never written by `clean`: kept as a dead letter
+                origin = Origin(topic=message.topic, partition=message.partition, offset=message.offset)
+                broken.append(self._dead_letter(rejection(message.value or b"", exc, self.settings.pipeline.limits,
+                                                          origin, message.key)))
+        incomings = [frame.incoming for frame in frames]
+        outcomes = [frame.outcome for frame in frames]
+        found = await self._extract(drafts_of(outcomes))
+        final = complete_each(incomings, outcomes, found, self.settings.pipeline.limits)
+        await deliver(broken + self._records(incomings, final))
+
+    async def _extract(self, batch: list[Draft]) -> list[Any]:
+        """`extract_each` in a thread, as `_entities`; counts this worker's model input."""
+        if not batch:  # passed envelopes and tombstones only
+            return []
+        for one in batch:
+            if one.model_input is not None:
+                self.metrics.count_model_input(one.model_input[0], one.model_input[1])
+        loop = asyncio.get_running_loop()
+        with self.metrics.ner_seconds.time():
+            return await loop.run_in_executor(self.ner_pool, extract_each, self.extractor, batch)
 
     async def _entities(self, accepted: list[Prepared]) -> list[Enrichment | Exception]:
         """`enrich_each` in a thread (the model itself in the NER processes,

@@ -4,15 +4,20 @@
 Topology (see README "How it works"):
 
     input topics ──route──▶ <app_id>-feed (1 partition) ──feed──▶ <app_id>-by-source (key: source)
-         │                        │ feed table (links, lines)           │ ──clean──▶ output topic (key: uri)
+         │                        │ feed table (links, lines)           │ ──clean──▶ output topic (key: uri)   NER off
          │                                                              │ seen table (per source)
-         └──────────────▶ dead-letter topic ◀───────────────────────────┘
+         │                                                              │ ──clean──▶ <app_id>-enrich (key: uri) NER on
+         │                                                              │                 │ ──enrich──▶ output topic
+         └──────────────▶ dead-letter topic ◀───────────────────────────┴─────────────────┘
 
 `route` validates each article; `feed` sees every article of the feed, in one order, links it to
 an earlier near copy and finds its feed-wide lines (`streams.core.feedwide`), and re-keys it by
 source with those findings in a header; so all of one source's articles — and so every
 fingerprint that can count as that source's boilerplate — meet, in order, in one partition,
-whatever the number of input partitions or workers. `clean` runs the pipeline there.
+whatever the number of input partitions or workers. `clean` runs the pipeline there. With NER
+on, `clean` only decides: each record bound for the output (an article's draft — its envelope
+without entities —, a passed envelope, a tombstone) goes in order to the uri-keyed enrich topic,
+whose partitions Faust spreads over every worker; `enrich` runs the model and writes the output.
 
 Delivery (README "Guarantees"; `streams.kafka.consumer`): at least once, with idempotent keyed
 output. Each agent takes a batch — each partition's messages strictly in offset order, see
@@ -39,7 +44,7 @@ import faust
 
 from streams.config import Settings
 from streams.core.pipeline import Extractor
-from streams.kafka.topics import topic_record_bytes
+from streams.kafka.topics import enrich_record_bytes, enrich_topic, topic_record_bytes
 from streams.kafka.transport import KafkaApp, faust_credentials
 from streams.worker.agents import Agents
 from streams.worker.metrics import Metrics
@@ -66,7 +71,8 @@ class Newsclean(Agents):
         self.extractor = extractor
         self.on_crash = on_crash or _stop_this_process
         self.crashed: BaseException | None = None
-        record_bytes = topic_record_bytes(settings)  # largest record produced or fetched
+        # largest record produced or fetched (the enrich topic's frames are the largest)
+        record_bytes = topic_record_bytes(settings) if extractor is None else enrich_record_bytes(settings)
         self.app = KafkaApp(
             settings.app_id,
             env={},  # Faust would otherwise let unprefixed variables such as BROKER_URL override these
@@ -105,6 +111,9 @@ class Newsclean(Agents):
             self.input = self.app.topic(*settings.input_topics, **raw)
         self.feed_topic = self.app.topic(f"{settings.app_id}-feed", partitions=1, internal=True, **raw)
         self.by_source = self.app.topic(f"{settings.app_id}-by-source", partitions=settings.partitions, internal=True, **raw)
+        # NER on: the model runs in the enrich stage, keyed by uri, so every worker takes a share
+        self.enrich_topic = None if extractor is None else self.app.topic(
+            enrich_topic(settings), partitions=settings.partitions, internal=True, **raw)
         self.output = self.app.topic(settings.output_topic, **raw)
         self.dlq = self.app.topic(settings.dlq_topic, **raw)
         # Changelog-backed (Faust compacts it), so the feed state survives restarts and rebalances.
@@ -116,7 +125,8 @@ class Newsclean(Agents):
         # changelogs of equal partition counts together), so one agent holds all of it.
         self.feed_state = self.app.Table("feed", partitions=1, key_type=bytes, value_type=bytes, schema=faust.Schema(**raw))
         # the tables hold the state's log; the state itself is rebuilt in memory (streams.worker.state)
-        self.seen_log, self.feed_log = TableState(self.seen, settings.pipeline), TableState(self.feed_state, settings.pipeline)
+        self.seen_log, self.feed_log = (TableState(self.seen, settings.pipeline, settings.state_index),
+                                        TableState(self.feed_state, settings.pipeline, settings.state_index))
         self.ner_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsclean-ner")
         self.metrics = Metrics()
         self.positions: dict[Any, int] = {}  # next offset to process, per input partition (for lag)
@@ -124,6 +134,8 @@ class Newsclean(Agents):
         self.app.agent(self.input, name=f"{settings.app_id}.route")(self.route)
         self.app.agent(self.feed_topic, name=f"{settings.app_id}.feed")(self.feed)
         self.app.agent(self.by_source, name=f"{settings.app_id}.clean")(self.clean)
+        if self.enrich_topic is not None:
+            self.app.agent(self.enrich_topic, name=f"{settings.app_id}.enrich")(self.enrich)
         self.app.page("/health")(self.health)
         self.app.page("/ready")(self.ready)
         self.app.page("/metrics")(self.prometheus)
@@ -165,7 +177,8 @@ class Newsclean(Agents):
             self.app.consumer.reread_holes(self._agents_read)
 
     def _agents_read(self, topic: str) -> bool:
-        if topic in (self.by_source.get_topic_name(), self.feed_topic.get_topic_name()):
+        internal = [self.by_source, self.feed_topic, *([self.enrich_topic] if self.enrich_topic is not None else [])]
+        if topic in (t.get_topic_name() for t in internal):
             return True
         pattern = self.settings.input_pattern
         return bool(re.match(pattern, topic)) if pattern else topic in self.settings.input_topics

@@ -1,15 +1,15 @@
-"""How an agent takes its batches from a Faust stream: all that has arrived, at once.
+"""How an agent takes its batches: all that has arrived, at once, straight from its inbox.
 
-Faust's `Stream.take_events(n, within)` yields when `n` events are buffered or `within` has passed:
-an idle agent holds its first event for the whole window at every hop, and wakes every `within`
-while nothing comes. `take_arrived` yields as soon as one event is there, with every event that
-arrived meanwhile (up to `max_`): one article alone goes at once, and under load the next batch
-fills while the previous one is processed, so batches still grow with the backlog.
+The consumer puts the agent's fetched messages into the agent's inbox (`ReleasingConsumer.inbox`,
+`streams.kafka.inbox`), not through Faust's channel, stream and events. `take_arrived` yields as
+soon as one message is there, with every message that arrived meanwhile (up to `max_`): one
+article alone goes at once, and under load the next batch fills while the previous one is
+processed, so batches still grow with the backlog. (Faust's `Stream.take_events(n, within)`
+would hold an idle agent's first event for the whole window at every hop.)
 
-Its events are acknowledged (released for the stop and rebalances; newsclean commits by itself,
-`streams.kafka.consumer`) once the agent has processed the batch and asks for the next — or closes the
-generator, which the agents do even when a batch fails (`contextlib.aclosing`): a buffer left
-registered on the stream after a crash would keep taking events nobody processes."""
+A batch's messages are released (for the stop and rebalances; newsclean commits by itself,
+`streams.kafka.consumer`) once the agent has processed it and asks for the next — or closes the
+generator, which the agents do even when a batch fails (`contextlib.aclosing`)."""
 
 from __future__ import annotations
 
@@ -20,47 +20,26 @@ from typing import Any
 import faust
 
 
-async def take_arrived(stream: faust.StreamT, max_: int) -> AsyncIterator[list[Any]]:
-    """Lists of at most `max_` events of `stream`, in stream order, each as soon as one event has
-    arrived; never waiting for more."""
-    events: list[Any] = []
-    arrived = asyncio.Event()
-    room = asyncio.Event()
-    room.set()
-
-    # A stream processor runs for every event the stream's passive drainer pulls from the
-    # channel, in order (Faust's own take_events is built the same way).
-    async def add(value: Any) -> Any:
-        while len(events) >= max_:  # full: the drainer waits until the agent takes the batch
-            room.clear()
-            await stream.wait(room)
-            if stream.should_stop:
-                return value
-        event = stream.current_event
-        if event is None:
-            raise RuntimeError("take_arrived found no current event")
-        events.append(event)
-        arrived.set()
-        return value
-
-    acks = stream.enable_acks
-    stream.enable_acks = False  # acknowledged here, after the agent processed them
-    stream.add_processor(add)
-    stream._enable_passive(aiter(stream.channel))
+async def take_arrived(consumer: Any, stream: faust.StreamT, max_: int) -> AsyncIterator[list[Any]]:
+    """Lists of at most `max_` messages of `stream`'s topics, in fetch order, each as soon as one
+    message has arrived; never waiting for more. `consumer`: the app's `ReleasingConsumer`. Ends
+    when Faust stops the agent: it throws into the stream's channel (`Actor.cancel`), which
+    nothing else feeds now, so a read of the channel ends only then."""
+    inbox = consumer.inbox(stream.channel)
+    stopped = asyncio.ensure_future(stream.channel.queue.get())
     try:
-        while not stream.should_stop:
-            await stream.wait_for_stopped(arrived)
-            if not events:
+        while not stopped.done():
+            if not inbox.messages:
+                arrived = asyncio.ensure_future(inbox.arrived.wait())
+                await asyncio.wait((arrived, stopped), return_when=asyncio.FIRST_COMPLETED)
+                arrived.cancel()
                 continue
-            batch = events[:]
-            events.clear()
-            arrived.clear()
-            room.set()
+            batch = inbox.take(max_)
             try:
                 yield batch
             finally:
-                for event in batch:
-                    await stream.ack(event)
+                consumer.release(batch)
     finally:
-        stream.enable_acks = acks
-        stream._processors.remove(add)
+        if stopped.done() and not stopped.cancelled():
+            stopped.exception()  # the StopAsyncIteration Faust threw: retrieved
+        stopped.cancel()

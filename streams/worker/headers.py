@@ -30,31 +30,38 @@ def record_time(message: Any) -> datetime | None:
     return datetime.fromtimestamp(message.timestamp, timezone.utc) if message.timestamp else None
 
 
-def input_time(message: Any) -> datetime | None:
+def _named(message: Any) -> dict[str, bytes]:
+    """The record's headers by name, the first of each name (as each reader below takes it)."""
+    named: dict[str, bytes] = {}
+    for name, value in message.headers or ():
+        named.setdefault(name, value)
+    return named
+
+
+def input_time(message: Any, named: dict[str, bytes] | None = None) -> datetime | None:
     """The input record's timestamp, which `route` resolved the event time against: the by-source
     record's own timestamp is its append time."""
-    for name, value in message.headers or ():
-        if name == INPUT_TIME_HEADER:
-            return datetime.fromtimestamp(float(value), timezone.utc) if value else None
+    named = _named(message) if named is None else named
+    if INPUT_TIME_HEADER in named:
+        value = named[INPUT_TIME_HEADER]
+        return datetime.fromtimestamp(float(value), timezone.utc) if value else None
     return record_time(message)
 
 
-def is_checked(message: Any) -> bool:
-    return any(name == CHECKED_HEADER and value == b"1" for name, value in message.headers or ())
+def is_checked(message: Any, named: dict[str, bytes] | None = None) -> bool:
+    return (_named(message) if named is None else named).get(CHECKED_HEADER) == b"1"
 
 
-def findings_of(message: Any) -> FeedFindings:
+def findings_of(message: Any, named: dict[str, bytes] | None = None) -> FeedFindings:
     """The feed stage's findings from the header; none when the stage could not read the article."""
-    for name, value in message.headers or ():
-        if name == FEED_HEADER:
-            return FeedFindings.decode(value)
-    return NO_FINDINGS
+    value = (_named(message) if named is None else named).get(FEED_HEADER)
+    return NO_FINDINGS if value is None else FeedFindings.decode(value)
 
 
-def origin_of(message: Any) -> Origin:
-    for name, value in message.headers or ():
-        if name == ORIGIN_HEADER:
-            return Origin(**orjson.loads(value))
+def origin_of(message: Any, named: dict[str, bytes] | None = None) -> Origin:
+    value = (_named(message) if named is None else named).get(ORIGIN_HEADER)
+    if value is not None:
+        return Origin(**orjson.loads(value))
     return Origin(topic=message.topic, partition=message.partition, offset=message.offset)
 
 
@@ -65,8 +72,10 @@ def routed(origin: Origin, message: Any, checked: bool) -> list[tuple[str, bytes
 
 
 def incoming(message: Any) -> Incoming:
-    """A by-source record as the batch path's input (`handle`: the record, for its partition)."""
-    moment = input_time(message)
-    return Incoming(message.value, message.key, origin_of(message), moment,
+    """A by-source record as the batch path's input (`handle`: the record, for its partition);
+    its headers read in one pass."""
+    named = _named(message)
+    moment = input_time(message, named)
+    return Incoming(message.value, message.key, origin_of(message, named), moment,
                     timestamp_ms=None if moment is None else round(moment.timestamp() * 1000),
-                    checked=is_checked(message), findings=findings_of(message), handle=message)
+                    checked=is_checked(message, named), findings=findings_of(message, named), handle=message)

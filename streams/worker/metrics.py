@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from streams.core.pipeline import Passed, Processed, Rejected, Skipped
@@ -22,6 +24,10 @@ class Metrics:
             "newsclean_ner_seconds", "Entity extraction time per batch", registry=r,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
+        # This worker's share of the model's work (the enrich stage spreads it over the workers).
+        self.model_articles = Counter("newsclean_model_articles", "Articles whose text this worker sent through the NER model", registry=r)
+        self.model_paragraphs = Counter("newsclean_model_paragraphs", "Headlines and kept paragraphs this worker sent through the NER model", registry=r)
+        self.model_characters = Counter("newsclean_model_characters", "Characters of the headlines and kept paragraphs this worker sent through the NER model", registry=r)
         self.consumer_lag = Gauge("newsclean_consumer_lag", "Records behind the end of each assigned partition", ["topic", "partition"], registry=r)
         self.table_keys = Gauge("newsclean_seen_table_keys", "Keys in the rolling hash table held by this worker", registry=r)
         self.feed_keys = Gauge("newsclean_feed_table_keys", "Keys in the feed-wide table (links, lines) held by this worker", registry=r)
@@ -44,6 +50,11 @@ class Metrics:
             removed = outcome.envelope["counts"][reason]
             if removed:
                 self.paragraphs_removed.labels(reason).inc(removed)
+
+    def count_model_input(self, headline: str, paragraphs: Sequence[str]) -> None:
+        self.model_articles.inc()
+        self.model_paragraphs.inc(bool(headline.strip()) + len(paragraphs))
+        self.model_characters.inc(len(headline) + sum(map(len, paragraphs)))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

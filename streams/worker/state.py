@@ -1,7 +1,8 @@
 """The feed state of a Faust table: the log in the table, the index in memory.
 
 The table (changelogged, compacted) holds only the log records of `streams.core.state_log`;
-the state the core decides on (`TableState.index`) is derived from them: after each recovery
+the state the core decides on (`TableState.index`: a `DictIndex`, or for a large feed a
+`CompactIndex`, `NEWSCLEAN_STATE_INDEX`) is derived from them: after each recovery
 Faust runs on a rebalance (or at start), it is rebuilt from the records of the partitions this
 worker holds; the records of revoked partitions leave the table with it. `TableBatch` is the
 batch path's `FeedState` over it (`streams.batch`).
@@ -15,17 +16,23 @@ import faust
 
 from streams.batch import Incoming
 from streams.core.settings import PipelineSettings
-from streams.core.state_log import IndexWrites, StateLog, is_record_key, rebuild
+from streams.core.compact_index import CompactIndex
+from streams.core.models import DictIndex
+from streams.core.state_log import IndexWrites, StateLog, is_record_key, rebuild_into
+
+
+INDEXES: dict[str, type[DictIndex] | type[CompactIndex]] = {"dict": DictIndex, "compact": CompactIndex}
 
 
 class TableState:
-    __slots__ = ("table", "settings", "log", "_index")
+    __slots__ = ("table", "settings", "log", "make_index", "_index")
 
-    def __init__(self, table: faust.Table, settings: PipelineSettings) -> None:
+    def __init__(self, table: faust.Table, settings: PipelineSettings, index: str = "dict") -> None:
         self.table = table
         self.settings = settings
         self.log = StateLog()
-        self._index: dict[str, bytes] | None = None
+        self.make_index = INDEXES[index]
+        self._index: DictIndex | CompactIndex | None = None
         table.on_recover(self._recovered)  # after every recovery, the partitions it holds may differ
 
     async def _recovered(self) -> None:
@@ -36,7 +43,7 @@ class TableState:
         self._index = await asyncio.to_thread(self.restore)
 
     @property
-    def index(self) -> dict[str, bytes]:
+    def index(self) -> DictIndex | CompactIndex:
         if self._index is None:
             self._index = self.restore()
         return self._index
@@ -46,7 +53,7 @@ class TableState:
         """Keys of the state as built so far (0 until its first use after a recovery)."""
         return len(self._index) if self._index is not None else 0
 
-    def restore(self) -> dict[str, bytes]:
+    def restore(self) -> DictIndex | CompactIndex:
         """The index of the assigned partitions, from their log records in the table."""
         topic = self.table.changelog_topic.get_topic_name()
         actives = {tp.partition for tp in self.table.app.assignor.assigned_actives() if tp.topic == topic}
@@ -59,7 +66,9 @@ class TableState:
                 records.append((int(partition), name, value))
             else:
                 del self.table.data[raw_key]  # revoked: another worker holds it now
-        return rebuild(self.log.restore(records), self.settings.dedup, self.settings.feed)
+        index = self.make_index()
+        rebuild_into(index, self.log.restore(records), self.settings.dedup, self.settings.feed)
+        return index
 
 
 class TableStore(IndexWrites):

@@ -227,3 +227,43 @@ def test_pipeline_unreadable_body_is_dead_lettered(body, reason):
     assert isinstance(outcome, Rejected)
     assert outcome.reason == reason
     assert not list(validator("dead-letter.schema.json").iter_errors(outcome.record))
+
+
+class _Named:
+    """An extractor naming a person, an organisation and a place in every article."""
+
+    languages = ("en",)
+
+    def extract_many(self, items):
+        from streams.core.models import Entity, Mention
+
+        return [[Entity("Ana Diaz", "PERSON", (Mention("Ana Diaz", 0, 8, "body"),)),
+                 Entity("Coast Ferries", "ORG", (Mention("Coast Ferries", 10, 23, "body"),), aliases=("CF",)),
+                 Entity("Leeds", "GPE", (Mention("Leeds", 30, 35, "headline"),), point=(-1.55, 53.8))]
+                for _ in items]
+
+
+def test_pipeline_draft_then_complete_equals_finish():
+    """The enrich stage's split: the envelope drafted without entities and completed later is
+    the one `finish` builds at once, also when the input already lists one of the entities."""
+    from datetime import datetime, timezone
+
+    from streams.core.pipeline import Prepared, complete, draft, enrich, extract, finish, prepare
+
+    at = datetime(2026, 3, 2, 7, tzinfo=timezone.utc)
+    listed = {**ARTICLE, "people": [{"name": "Ana Diaz", "rel": "about"}], "language": "en"}
+    other_language = {**ARTICLE, "uri": "urn:newsclean:test:de", "language": "de"}
+    store, settings = MemoryStore(), PipelineSettings()
+    prepared = [prepare(orjson.dumps(doc), {"file": "t.jsonl", "line": n}, store, settings)
+                for n, doc in enumerate((ARTICLE, listed, other_language))]
+    assert all(isinstance(p, Prepared) for p in prepared)
+    extractor = _Named()
+    at_once = [finish(p, e, at) for p, e in zip(prepared, enrich(extractor, prepared))]
+    drafts = [draft(p, e.ner, at) for p, e in zip(prepared, enrich(extractor, prepared))]
+    assert [d.model_input is not None for d in drafts] == [True, True, False]
+    assert all(d.envelope["entities"] == [] for d in drafts)
+    later = [complete(d, found) for d, found in zip(drafts, extract(extractor, drafts))]
+    assert later == at_once
+    assert [len(p.envelope["entities"]) for p in later] == [3, 3, 0]
+    assert [p["name"] for p in later[1].envelope["article"]["people"]] == ["Ana Diaz"]  # listed once, as the input had it
+    assert later[0].envelope["article"]["places"][0]["name"] == "Leeds"

@@ -6,12 +6,15 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from streams.core.compact_index import CompactIndex
 from streams.core.dedup import DedupSettings, deduplicate
 from streams.core.feedwide import FeedSettings, observe, state_view
-from streams.core.state_log import IndexWrites, StateLog, pack_ops, persisted_key, rebuild, unpack_ops
+from streams.core.models import DictIndex
+from streams.core.state_log import IndexWrites, StateLog, pack_ops, persisted_key, rebuild_into, unpack_ops
 
 from .made_up import article, paragraph, story
 
@@ -40,7 +43,15 @@ def feeds(draw):
     return items
 
 
-def process(batch, index: dict[str, bytes]):
+# the worker's index and a plain dict: recovery into either gives the same state and decisions
+INDEXES = {"compact": CompactIndex, "dict": DictIndex}
+
+
+def entries(index) -> dict[str, bytes]:
+    return dict(index.items())
+
+
+def process(batch, index):
     """Decisions on a batch (feed stage then dedup, one index) and the batch's coalesced writes."""
     writes: dict[tuple[int, str], bytes | None] = {}
     decisions = []
@@ -62,14 +73,16 @@ def send(table: dict[str, bytes], sends) -> None:
             table[name] = value
 
 
-def recover(table: dict[str, bytes]) -> tuple[StateLog, dict[str, bytes]]:
-    log = StateLog()
-    return log, rebuild(log.restore((0, name, value) for name, value in table.items()), DEDUP, FEED)
+def recover(table: dict[str, bytes], kind: str = "compact"):
+    log, index = StateLog(), INDEXES[kind]()
+    rebuild_into(index, log.restore((0, name, value) for name, value in table.items()), DEDUP, FEED)
+    return log, index
 
 
-def views(index: dict[str, bytes]):
+def views(index):
     """The dedup keys exactly, the feed keys by what they decide (`state_view`)."""
-    return {k: v for k, v in index.items() if not k.startswith("feed:")}, state_view(index)
+    data = entries(index)
+    return {k: v for k, v in data.items() if not k.startswith("feed:")}, state_view(data)
 
 
 def batches(stream, size):
@@ -92,21 +105,42 @@ def test_state_log_ops_round_trip():
     assert unpack_ops(pack_ops(ops)) == ops
 
 
+@pytest.mark.parametrize("kind", list(INDEXES))
 @settings(max_examples=120, deadline=None)
-@given(feeds())
-def test_state_log_the_index_is_derived_from_the_persisted_keys(stream):
-    index: dict[str, bytes] = {}
+@given(stream=feeds())
+def test_state_log_the_index_is_derived_from_the_persisted_keys(kind, stream):
+    index = INDEXES[kind]()
     for item in stream:
         process([item], index)
-    persisted = {k: v for k, v in index.items() if persisted_key(k)}
-    assert len(persisted) < len(index) or not index  # the index is more than what is persisted
-    assert views(rebuild(persisted, DEDUP, FEED)) == views(index)
+    persisted = {k: v for k, v in entries(index).items() if persisted_key(k)}
+    assert len(persisted) < len(entries(index)) or not entries(index)  # the index is more than what is persisted
+    rebuilt = INDEXES[kind]()
+    rebuild_into(rebuilt, persisted, DEDUP, FEED)
+    assert views(rebuilt) == views(index)
+
+
+@settings(max_examples=60, deadline=None)
+@given(feeds(), st.integers(min_value=1, max_value=5))
+def test_state_log_the_compact_index_decides_as_the_dict_live_and_after_recovery(stream, size):
+    """Same decisions, same state, on the worker's index and on a dict, before and after a restart."""
+    runs = {}
+    for kind, make in INDEXES.items():
+        index, log, table, decisions = make(), StateLog(), {}, []
+        parts = batches(stream, size)
+        for number, batch in enumerate(parts):
+            if number == len(parts) // 2:
+                log, index = recover(table, kind)
+            made, writes = process(batch, index)
+            decisions += made
+            send(table, log.log((partition, key, value) for (partition, key), value in writes.items()))
+        runs[kind] = decisions, entries(index)
+    assert runs["compact"] == runs["dict"]
 
 
 @settings(max_examples=120, deadline=None)
 @given(feeds(), st.integers(min_value=1, max_value=5))
 def test_state_log_recovery_from_the_log_gives_the_live_index_with_few_records(stream, size):
-    index: dict[str, bytes] = {}
+    index = CompactIndex()
     log, table = StateLog(), {}
     sent = 0
     for batch in batches(stream, size):
@@ -128,14 +162,14 @@ def test_state_log_a_crash_after_any_send_then_reprocessing_gives_the_same_state
     processes the batch again: decisions and state are those of an uninterrupted run."""
     parts = batches(stream, size)
     crashed = which % len(parts)
-    index: dict[str, bytes] = {}
+    index = CompactIndex()
     log, table = StateLog(), {}
     whole = []
     for batch in parts:
         decisions, writes = process(batch, index)
         whole += decisions
         send(table, log.log((partition, key, value) for (partition, key), value in writes.items()))
-    again_index: dict[str, bytes] = {}
+    again_index = CompactIndex()
     log, table = StateLog(), {}
     again = []
     for number, batch in enumerate(parts):

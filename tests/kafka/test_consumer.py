@@ -47,10 +47,12 @@ async def test_consumer_after_a_crash_nothing_is_admitted_or_committed(newsclean
     consumer.expected[tp] = 0
     taken = await consumer.admit([Message(b"{}", offset=0)])
     await consumer.delivered(taken)
+    await consumer.commits.flush()
     assert commits == [{tp: 1}]
     consumer.halt()
     assert await consumer.admit([Message(b"{}", offset=1)]) == []
     await consumer.delivered(taken)  # a batch that finishes after the crash commits nothing
+    await consumer.commits.flush()
     assert commits == [{tp: 1}]
 
 
@@ -98,3 +100,83 @@ async def test_consumer_reread_holes_tick_awaits_nothing_and_reads_one_hole_at_a
     release.set()
     await consumer._rereading
     assert seeks == [(tp, 5)] and consumer._read_offset[tp] == 5
+
+
+class _Fetcher:
+    def __init__(self) -> None:
+        self._stopped = asyncio.Event()
+
+
+async def _drain_once(consumer, fetched) -> None:
+    """One pass of the consumer's fetch loop over `fetched` ((tp, message) pairs)."""
+    fetcher = _Fetcher()
+
+    async def getmany(timeout):
+        for pair in fetched:
+            yield pair
+        fetcher._stopped.set()
+
+    consumer.getmany = getmany
+    await asyncio.wait_for(consumer._drain_messages(fetcher), 10)
+
+
+async def test_consumer_drain_puts_an_agents_messages_into_its_inbox_and_the_rest_goes_fausts_way(newsclean):
+    consumer = newsclean.app.consumer
+    newsclean.app.flow_control.resume()
+    handed = []
+
+    async def callback(message):
+        handed.append(message)
+
+    consumer.callback = callback
+    inbox = consumer.inbox(newsclean.by_source)
+    topic = newsclean.by_source.get_topic_name()
+    ours = [Message(b"{}", offset=n, topic=topic) for n in (4, 5)]
+    changelog = Message(b"{}", offset=0, topic="nc-seen-changelog")
+    consumer._read_offset[ours[0].tp] = 4  # Faust's read offset: below it is dropped, as Faust drops it
+    behind = Message(b"{}", offset=3, topic=topic)
+    await _drain_once(consumer, [(m.tp, m) for m in (behind, ours[0], changelog, ours[1])])
+    assert inbox.messages == ours and inbox.arrived.is_set()  # the agent hears of them once
+    assert handed == [changelog]  # the tables' changelogs still go to Faust's streams
+    assert all(m in consumer._unacked_messages for m in ours)  # the stop and rebalances wait for them
+    assert consumer.in_flight[ours[0].tp] == {4, 5} and consumer._read_offset[ours[0].tp] == 5
+    consumer.release(inbox.take(10))
+    assert not consumer._unacked_messages and not consumer.in_flight[ours[0].tp]
+
+
+async def test_consumer_drain_drops_an_agents_messages_while_the_flow_is_suspended(newsclean):
+    consumer = newsclean.app.consumer
+    newsclean.app.flow_control.suspend()  # a rebalance: Faust's streams skip every event
+    inbox = consumer.inbox(newsclean.by_source)
+    message = Message(b"{}", offset=0, topic=newsclean.by_source.get_topic_name())
+    await _drain_once(consumer, [(message.tp, message)])
+    assert not inbox.messages and message not in consumer._unacked_messages
+    newsclean.app.flow_control.clear()  # what Faust does to its channels then: the inbox too
+    assert not inbox.messages
+
+
+async def test_consumer_commits_in_the_background_one_at_a_time_taking_all_delivered_meanwhile(newsclean, monkeypatch):
+    consumer = newsclean.app.consumer
+    commits, release = [], asyncio.Event()
+
+    async def commit(offsets):
+        commits.append(dict(offsets))
+        await release.wait()  # a slow round trip to the broker
+        return True
+
+    monkeypatch.setattr(consumer, "_commit", commit)
+    a, b = TP("nc-by-source", 0), TP("nc-by-source", 1)
+    consumer.expected.update({a: 0, b: 0})
+    first = await consumer.admit([Message(b"{}", offset=0)])
+    await asyncio.wait_for(consumer.delivered(first), 10)  # returns before the commit is done
+    await asyncio.sleep(0)
+    assert commits == [{a: 1}]
+    await consumer.delivered(await consumer.admit([Message(b"{}", offset=1), Message(b"{}", offset=0, partition=1)]))
+    await consumer.delivered(await consumer.admit([Message(b"{}", offset=2)]))
+    assert len(commits) == 1  # never two at once
+    stop = asyncio.ensure_future(consumer.wait_empty())  # the stop and rebalances wait for what was delivered
+    await asyncio.sleep(0)
+    assert not stop.done()
+    release.set()
+    await asyncio.wait_for(stop, 10)
+    assert commits == [{a: 1}, {a: 3, b: 1}] and consumer._committed_offset[a] == 3

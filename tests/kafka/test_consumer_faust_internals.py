@@ -8,6 +8,7 @@ import inspect
 
 import faust.transport.consumer as faust_consumer
 import pytest
+from faust.agents.actor import Actor
 from faust.transport.drivers import aiokafka as aiokafka_driver
 
 from streams.config import Settings
@@ -40,6 +41,26 @@ def test_consumer_faust_internals_keep_their_shapes(consumer):
     assert inspect.iscoroutinefunction(aiokafka_driver.Consumer._commit)
     assert inspect.iscoroutinefunction(faust_consumer.Consumer.perform_seek)
     assert list(inspect.signature(faust_consumer.Consumer.ack).parameters) == ["self", "message"]
+    # the fetch loop the inboxes replace, and what it reads
+    assert list(inspect.signature(faust_consumer.Consumer._drain_messages).parameters) == ["self", "fetcher"]
+    assert "wait_first(" in inspect.getsource(faust_consumer.Consumer._drain_messages)
+    assert consumer._read_offset.default_factory() is None  # unread partitions read as None
+
+
+def test_consumer_faust_stops_an_agent_by_throwing_into_its_channel_and_empties_queues_it_manages(consumer):
+    # `streams.worker.batches.take_arrived` ends on the first; `streams.kafka.inbox` relies on the second
+    assert "_throw(" in inspect.getsource(Actor.cancel)
+    flow = consumer.app.flow_control
+    cleared = []
+
+    class Queue:
+        def clear(self):
+            cleared.append(self)
+
+    queue = Queue()
+    flow.manage_queue(queue)
+    flow.clear()
+    assert cleared == [queue]
 
 
 def test_consumer_refuses_to_start_on_a_faust_without_the_internals(monkeypatch):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import pytest
 from aiokafka.errors import KafkaConnectionError, MessageSizeTooLargeError
@@ -25,7 +26,12 @@ class _Topic:
     def get_topic_name(self) -> str:
         return self.name
 
-    async def send(self, key, value, timestamp=None, headers=None, partition=None):
+    @property
+    def app(self):  # the worker's topics send through their app's producer
+        return SimpleNamespace(producer=self)
+
+    async def send(self, topic, key, value, partition, timestamp, headers):
+        assert topic == self.name
         if len(value) > self.limit:
             raise ProducerSendError("Error while sending") from MessageSizeTooLargeError("too big")
         self.records.append(value)
@@ -44,7 +50,7 @@ async def test_delivery_replaces_a_record_refused_as_too_large():
 
 async def test_delivery_raises_other_failures():
     class Broken(_Topic):
-        async def send(self, **kwargs):
+        async def send(self, *args):
             raise ProducerSendError("Error while sending") from KafkaConnectionError("down")
 
     with pytest.raises(ProducerSendError):

@@ -6,7 +6,7 @@ import pytest
 
 from streams.config import Settings
 from streams.core.settings import Limits
-from streams.kafka.transport import IdempotentProducer
+from streams.kafka.transport import BATCH_BYTES, IdempotentProducer
 from streams.worker.app import Newsclean
 
 
@@ -25,3 +25,9 @@ async def test_transport_producer_writes_with_the_configured_codec(codec):
     assert newsclean.app.conf.producer_compression_type == (None if codec == "none" else codec)
     client = newsclean.app.producer._new_producer()  # aiokafka refuses a codec whose library is missing
     assert client._compression_type == (None if codec == "none" else codec)
+
+
+async def test_transport_producer_gathers_an_agents_batch_into_one_request_per_partition(newsclean):
+    client = newsclean.app.producer._new_producer()
+    assert client._message_accumulator._batch_size == BATCH_BYTES
+    assert 32 * 8 * 1024 <= BATCH_BYTES < 1024 * 1024  # 32 articles of 8 KB; under the broker's default message.max.bytes

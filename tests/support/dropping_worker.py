@@ -22,10 +22,10 @@ _dropped: set = set()
 async def _clean(self, stream) -> None:
     # `Newsclean.clean`, minus the first sighting of offset DROPPED in each partition
     consumer = self.app.consumer
-    async for events in take_arrived(stream, self.settings.batch_size):
-        kept = [e for e in events if e.message.offset != DROPPED or e.message.tp in _dropped]
-        _dropped.update(e.message.tp for e in events if e.message.offset == DROPPED)
-        messages = await consumer.admit(e.message for e in kept)
+    async for taken in take_arrived(consumer, stream, self.settings.batch_size):
+        kept = [m for m in taken if m.offset != DROPPED or m.tp in _dropped]
+        _dropped.update(m.tp for m in taken if m.offset == DROPPED)
+        messages = await consumer.admit(kept)
         await self._clean_batch(messages)
         await consumer.delivered(messages)
 

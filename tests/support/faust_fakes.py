@@ -1,4 +1,4 @@
-"""Stand-ins for Faust's messages and events and for the entity extractor, for unit tests of the
+"""Stand-ins for Faust's messages and for the entity extractor, for unit tests of the
 worker without a broker."""
 
 from __future__ import annotations
@@ -31,11 +31,6 @@ class Message:
 
     def __hash__(self) -> int:
         return id(self)
-
-
-@dataclass
-class Event:
-    message: Message
 
 
 def article(n: int, headline: str = "Headline") -> bytes:

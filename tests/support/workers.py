@@ -45,10 +45,10 @@ class Pipeline:
             **overrides,
         }
 
-    async def start_worker(self, timeout: float = 90.0, **overrides: str) -> WorkerProcess:
+    async def start_worker(self, timeout: float = 90.0, command: list[str] | None = None, **overrides: str) -> WorkerProcess:
         n = len(self.workers)
         env = {"NEWSCLEAN_DATA_DIR": str(self.tmp / f"worker-{n}"), **self.env(**overrides)}
-        worker = WorkerProcess(env, self.tmp / f"worker-{n}.log").start()
+        worker = WorkerProcess(env, self.tmp / f"worker-{n}.log", command=command).start()
         self.workers.append(worker)
         await asyncio.to_thread(worker.wait_ready, timeout)
         return worker
@@ -74,12 +74,12 @@ def by_uri(records: list, decode: Callable = orjson.loads) -> dict[str, dict]:
     return {decode(r.value)["article"]["uri"]: decode(r.value) for r in records}
 
 
-def offline(raws: list[bytes], tmp_path) -> dict[tuple[str, str], dict]:
+def offline(raws: list[bytes], tmp_path, extractor=None) -> dict[tuple[str, str], dict]:
     """The offline mode's envelopes for `raws`, by (uri, version), as `comparable`."""
     source = tmp_path / "feed.jsonl"
     source.write_bytes(b"\n".join(raws))
     out = io.BytesIO()
-    clean_file(str(source), out, None, PipelineSettings(), extractor=None, store=MemoryStore())
+    clean_file(str(source), out, None, PipelineSettings(), extractor=extractor, store=MemoryStore())
     return keyed(orjson.loads(line) for line in out.getvalue().splitlines())
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import orjson
+import pytest
 
 from streams.batch import Outgoing
 from streams.core.models import Entity, Mention
@@ -11,10 +12,10 @@ from streams.core.tombstone import KEYLESS_DETAIL
 from streams.deadline import ArticleTimeout
 import streams.worker.agents as agents
 from streams.worker.headers import INPUT_TIME_HEADER, ORIGIN_HEADER
-from tests.support.faust_fakes import Event, Extractor, Message, article
+from tests.support.faust_fakes import Extractor, Message, article
 
 
-async def _clean(newsclean, monkeypatch, values) -> list[dict]:
+async def _clean_sends(newsclean, monkeypatch, values) -> list[Outgoing]:
     sent: list[Outgoing] = []
 
     async def capture(items, also=()):
@@ -25,8 +26,40 @@ async def _clean(newsclean, monkeypatch, values) -> list[dict]:
 
     monkeypatch.setattr(agents, "deliver", capture)
     monkeypatch.setattr(agents, "send_changelog", no_changelog)
-    await newsclean._clean_batch([Message(v, offset=n) for n, v in enumerate(values)])
+    await newsclean._clean_batch([m if isinstance(m, Message) else Message(m, offset=n) for n, m in enumerate(values)])
+    return sent
+
+
+async def _enrich_sends(newsclean, monkeypatch, staged: list[Outgoing]) -> list[Outgoing]:
+    """The enrich agent's records for what `clean` sent to the enrich topic."""
+    sent: list[Outgoing] = []
+
+    async def capture(items, also=()):
+        sent.extend(items)
+
+    monkeypatch.setattr(agents, "deliver", capture)
+    topic = newsclean.enrich_topic.get_topic_name()
+    await newsclean._enrich_batch([Message(o.value, offset=n, key=o.key, topic=topic) for n, o in enumerate(staged)])
+    return sent
+
+
+async def _clean(newsclean, monkeypatch, values) -> list[dict]:
+    """What reaches the output and the dead-letter topic, through the enrich stage when NER is on
+    (the dead letters of `clean` first, then the enrich stage's records)."""
+    sent = await _clean_sends(newsclean, monkeypatch, values)
+    if newsclean.enrich_topic is not None:
+        staged = [o for o in sent if o.topic is newsclean.enrich_topic]
+        sent = [o for o in sent if o.topic is not newsclean.enrich_topic] + await _enrich_sends(newsclean, monkeypatch, staged)
     return [orjson.loads(item.value) for item in sent]
+
+
+@pytest.fixture
+def with_model():
+    """The worker's app with NER on (the given extractor), so with the enrich stage."""
+    from streams.config import Settings
+    from streams.worker.app import Newsclean
+
+    return lambda extractor: Newsclean(Settings(web_enabled=False), extractor, on_crash=lambda exc: None)
 
 
 async def test_agents_unexpected_error_in_one_article_is_dead_lettered_as_internal_error(newsclean, monkeypatch):
@@ -43,15 +76,15 @@ async def test_agents_unexpected_error_in_one_article_is_dead_lettered_as_intern
     assert "ZeroDivisionError: a bug in the core" in records[1]["detail"]
 
 
-async def test_agents_entity_failure_costs_only_its_ownarticle(newsclean, monkeypatch):
-    newsclean.extractor = Extractor()
+async def test_agents_entity_failure_costs_only_its_ownarticle(with_model, monkeypatch):
+    newsclean = with_model(Extractor())
     records = await _clean(newsclean, monkeypatch, [article(0), article(1, "poison"), article(2)])
     assert [r.get("reason") or r["article"]["uri"] for r in records] == ["urn:app:0", "internal_error", "urn:app:2"]
     assert records[0]["entities"][0]["name"] == "Desk"
 
 
-async def test_agents_articles_in_other_languages_skip_the_model(newsclean, monkeypatch):
-    newsclean.extractor = Extractor()
+async def test_agents_articles_in_other_languages_skip_the_model(with_model, monkeypatch):
+    newsclean = with_model(Extractor())
     german = orjson.loads(article(1, "poison"))  # the model would fail on it: it must never see it
     values = [article(0), orjson.dumps({**german, "language": "de-CH"}), article(2)]
     records = await _clean(newsclean, monkeypatch, values)
@@ -93,8 +126,8 @@ async def _route(newsclean, monkeypatch, messages, agent: str = "route") -> list
     monkeypatch.setattr(newsclean.app.consumer, "admit", admit)
     monkeypatch.setattr(newsclean.app.consumer, "delivered", delivered)
 
-    async def batches(stream, size):
-        yield [Event(m) for m in messages]
+    async def batches(consumer, stream, size):
+        yield messages
 
     monkeypatch.setattr(agents, "take_arrived", batches)
     await getattr(newsclean, agent)(object())
@@ -143,7 +176,7 @@ async def test_agents_clean_forwards_a_tombstone_to_the_output_under_its_key(new
     assert newsclean.metrics.tombstones._value.get() == 1
 
 
-async def test_agents_a_batch_reaches_the_model_at_once_and_each_article_gets_its_own_entities(newsclean, monkeypatch):
+async def test_agents_a_batch_reaches_the_model_at_once_and_each_article_gets_its_own_entities(with_model, monkeypatch):
     """A batch's prepared articles go to the model in one hand-over (the pool spreads their
     paragraphs over its processes); the entities go to their own articles, in order."""
     calls = []
@@ -153,8 +186,65 @@ async def test_agents_a_batch_reaches_the_model_at_once_and_each_article_gets_it
             calls.append(len(items))
             return [[Entity(item[0], "ORG", (Mention(item[0], 0, len(item[0]), "headline"),))] for item in items]
 
-    newsclean.extractor = Named()
+    newsclean = with_model(Named())
     count = 9
     records = await _clean(newsclean, monkeypatch, [article(n, f"Org{n}") for n in range(count)])
     assert calls == [count]
     assert [(r["article"]["uri"], r["entities"][0]["name"]) for r in records] == [(f"urn:app:{n}", f"Org{n}") for n in range(count)]
+
+
+# ---------------------------------------------------------------- the enrich stage (NER on)
+
+
+async def test_agents_clean_with_ner_sends_what_is_bound_for_the_output_to_the_enrich_topic_in_order(with_model, monkeypatch):
+    newsclean = with_model(Extractor())
+    headers = ((ORIGIN_HEADER, b'{"topic":"raw","partition":0,"offset":3}'), (INPUT_TIME_HEADER, b"1700000000.5"))
+    canceled = orjson.loads(article(0))
+    canceled.update(version="2", pubStatus="canceled")
+    values = [article(0), b"\xffnot json", orjson.dumps(canceled), Message(None, offset=3, key=b"urn:app:0", headers=headers)]
+    sent = await _clean_sends(newsclean, monkeypatch, values)
+    assert not [o for o in sent if o.topic is newsclean.output]  # the model has not run: nothing is final yet
+    assert [o.topic for o in sent] == [newsclean.enrich_topic, newsclean.dlq, newsclean.enrich_topic, newsclean.enrich_topic]
+    staged = [o for o in sent if o.topic is newsclean.enrich_topic]
+    assert [o.key for o in staged] == [b"urn:app:0"] * 3  # one uri, one enrich partition: its order holds
+    out = await _enrich_sends(newsclean, monkeypatch, staged)
+    assert [o.topic for o in out] == [newsclean.output] * 3
+    envelope, passed = orjson.loads(out[0].value), orjson.loads(out[1].value)
+    assert (envelope["status"], envelope["entities"][0]["name"]) == ("cleaned", "Desk")
+    assert (passed["status"], passed["article"]["version"]) == ("passed", "2")
+    assert out[0].timestamp_ms == out[1].timestamp_ms == 1_704_067_200_000  # the event time
+    assert (out[2].key, out[2].value, out[2].timestamp_ms) == (b"urn:app:0", None, 1_700_000_000_500)
+    assert newsclean.metrics.tombstones._value.get() == 1
+    assert newsclean.metrics.articles_out._value.get() == 2
+
+
+async def test_agents_enrich_stage_gives_the_inline_envelopes_and_counts_the_model_work(with_model, monkeypatch):
+    from streams.core.models import MemoryStore
+    from streams.core.pipeline import process
+    from streams.core.settings import PipelineSettings
+
+    newsclean = with_model(Extractor())
+    german = orjson.dumps({**orjson.loads(article(1)), "language": "de"})
+    values = [article(0, "Ferry strike"), german, article(2, "Rail strike")]
+    staged = await _clean(newsclean, monkeypatch, values)
+    origins = [{"topic": "nc-by-source", "partition": 0, "offset": n} for n in range(len(values))]
+    inline = process(list(zip(values, origins)), MemoryStore(), PipelineSettings(), Extractor())
+
+    def comparable(envelope):
+        return {**envelope, "pipeline": {**envelope["pipeline"], "processed_at": None}}
+
+    assert [comparable(e) for e in staged] == [comparable(o.envelope) for o in inline]
+    assert newsclean.metrics.model_articles._value.get() == 2  # not the German one
+    assert newsclean.metrics.model_paragraphs._value.get() == 4  # a headline and a paragraph each
+    characters = len("Ferry strike") + len("Rail strike") + 2 * len("Paragraph of article 0.")
+    assert newsclean.metrics.model_characters._value.get() == characters
+
+
+async def test_agents_enrich_dead_letters_a_record_that_is_no_frame_and_goes_on(with_model, monkeypatch):
+    newsclean = with_model(Extractor())
+    staged = [o for o in await _clean_sends(newsclean, monkeypatch, [article(0)]) if o.topic is newsclean.enrich_topic]
+    junk = Outgoing(newsclean.enrich_topic, b"urn:x", b"\x00\x00", "article")
+    out = await _enrich_sends(newsclean, monkeypatch, [junk, *staged])
+    assert [o.topic for o in out] == [newsclean.dlq, newsclean.output]
+    dead = orjson.loads(out[0].value)
+    assert dead["reason"] == "internal_error" and dead["input"]["offset"] == 0 and "enrich frame" in dead["detail"]

@@ -17,6 +17,25 @@ def test_app_every_topic_and_the_table_carry_raw_bytes(newsclean):
     assert (newsclean.seen.key_serializer, newsclean.seen.value_serializer) == ("raw", "raw")
 
 
+def test_app_enrich_stage_exists_with_ner_on_only(newsclean):
+    """NER on: a uri-keyed enrich topic of NEWSCLEAN_PARTITIONS partitions and its agent, raw
+    bytes, records up to the frame's size; NER off: neither, and the output's record size."""
+    from streams.kafka.topics import enrich_record_bytes, topic_record_bytes
+    from tests.support.faust_fakes import Extractor
+
+    assert newsclean.enrich_topic is None
+    assert not any(name.endswith(".enrich") for name in newsclean.app.agents)
+    assert newsclean.app.conf.producer_max_request_size == topic_record_bytes(newsclean.settings)
+    settings = Settings(web_enabled=False, partitions=3, app_id="nc-unit")
+    with_model = Newsclean(settings, Extractor(), on_crash=lambda exc: None)
+    topic = with_model.enrich_topic
+    assert topic.get_topic_name() == "nc-unit-enrich" and topic.partitions == 3
+    assert (topic.key_serializer, topic.value_serializer) == ("raw", "raw")
+    assert "nc-unit.enrich" in with_model.app.agents
+    assert with_model.app.conf.producer_max_request_size == enrich_record_bytes(settings) > topic_record_bytes(settings)
+    assert with_model._agents_read("nc-unit-enrich")
+
+
 def test_app_table_and_router_web_views_are_off(newsclean):
     conf = newsclean.app.conf
     assert not (conf.web_tables_enabled or conf.web_router_enabled or conf.web_graph_enabled or conf.web_stats_enabled)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+import pytest
 from faust.types import TP
 
 from streams.core.boilerplate import pack_entries, pack_index_record, source_prefix
@@ -71,7 +72,7 @@ async def test_state_a_batch_is_one_record_per_partition_and_slice():
     first.set(f"{A}:t10.0", _record(36000, [7, 8]))
     first.set(f"{A}:{7:016x}", b"derived")  # an index key: never on the changelog
     first.set(f"{A}:meta", b"m1")
-    assert state.index == {}  # held until the article went through
+    assert len(state.index) == 0  # held until the article went through
     first.apply(0, writes)
     second = TableStore(state)
     assert second.get(f"{A}:meta") == b"m1"  # the next article of the batch sees the first's writes
@@ -104,7 +105,29 @@ async def test_state_recovery_rebuilds_the_index_of_the_partitions_held():
     table.app.assignor.actives = {TP("app-seen-changelog", 0)}  # a rebalance took partition 3 away
     for fun in table.recover:  # Faust's recovery completed
         await fun()
-    rebuilt = state.index
+    rebuilt = dict(state.index.items())
     assert rebuilt == {f"{A}:t10.0": _record(36000, [7]), f"{A}:t10": b"\x01\0\0\0",
                        f"{A}:{7:016x}": pack_entries([(36000, 1, 0)])}  # entry and count derived
     assert all(not key.startswith(b"3/") for key in table.data)  # revoked records leave the table
+
+
+async def test_state_the_index_setting_picks_the_index_recovery_rebuilds_into():
+    from streams.config import ConfigError, from_env
+    from streams.core.compact_index import CompactIndex
+
+    assert from_env({"NEWSCLEAN_STATE_INDEX": "compact"}).state_index == "compact"
+    with pytest.raises(ConfigError, match="NEWSCLEAN_STATE_INDEX"):
+        from_env({"NEWSCLEAN_STATE_INDEX": "rocks"})
+    table = _Table()
+    table.app.assignor.actives = {TP("app-seen-changelog", 0)}
+    state = TableState(table, PipelineSettings(), "compact")
+    writes: dict = {}
+    store = TableStore(state)
+    store.set(f"{A}:t10.0", _record(36000, [7]))
+    store.apply(0, writes)
+    await send_changelog(state, writes)
+    for fun in table.recover:
+        await fun()
+    assert isinstance(state.index, CompactIndex)
+    assert state.index.get(f"{A}:{7:016x}") == pack_entries([(36000, 1, 0)])  # derived into its table
+    assert len(state.index.fingerprint_tables[f"{A}:"]) == 1
