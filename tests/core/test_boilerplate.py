@@ -334,6 +334,7 @@ def test_boilerplate_live_entries_equal_their_rebuild_from_the_index():
     for number in order:
         judge(store, article(number, *lines[: 1 + number % 3]))
     fingerprints = {k: v for k, v in store.data.items() if len(k.partition(":")[2]) == 16}
-    derived = rebuild({k: v for k, v in store.data.items() if persisted_key(k)}, SETTINGS)
-    assert {k: v for k, v in derived.items() if len(k.partition(":")[2]) == 16} == fingerprints
+    derived = MemoryStore()
+    rebuild({k: v for k, v in store.data.items() if persisted_key(k)}, SETTINGS, derived)
+    assert {k: v for k, v in derived.data.items() if len(k.partition(":")[2]) == 16} == fingerprints
     assert max(len(v) for v in fingerprints.values()) == 7 * SETTINGS.max_entries  # the cap was reached
