@@ -83,7 +83,7 @@ def traffic(stream: list[Article], batch: int, dedup: DedupSettings, feed: FeedS
                "bytes_per_article": sum(out[s][kind]["bytes_per_article"] for s in ("clean", "feed"))}
         for kind in ("per_key", "state_log")
     }
-    # the index recovered from the log against the live one (boilerplate.rebuild says where they may differ)
+    # the index recovered from the log against the live one (source_table.rebuild says where they may differ)
     for stage in ("clean", "feed"):
         recovered = rebuild(StateLog().restore((0, k, v) for k, v in tables[stage].items()), dedup, feed)
         live = indexes[stage]

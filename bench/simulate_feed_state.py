@@ -3,7 +3,7 @@
 its own horizon.
 
 Synthetic articles with synthetic fingerprints at that rate become the records the core persists
-— `boilerplate.pack_index_record` per article and source (about 20 exact fingerprints, a share of
+— `source_table.pack_index_record` per article and source (about 20 exact fingerprints, a share of
 template keys, the source's furniture lines in half its articles), `links.Record` per article for
 the feed stage (32 bands, a 128-shingle sample, its short lines) — written in worker batches
 through `state_log.StateLog`, exactly what the changelog topics would hold after compaction. A
@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from streams.core.boilerplate import article_id, pack_index_record, source_prefix  # noqa: E402
+from streams.core.source_table import article_id, pack_index_record, source_prefix  # noqa: E402
 from streams.core.dedup import DedupSettings  # noqa: E402
 from streams.core.feedwide import FeedSettings  # noqa: E402
 from streams.core.links import Record, source_hash, uri_hash  # noqa: E402

@@ -8,7 +8,8 @@ calling it on history and discarding the results.
 
 from __future__ import annotations
 
-from .boilerplate import article_id, find_boilerplate
+from .boilerplate import find_boilerplate
+from .source_table import article_id
 from .feedwide import FeedContext
 from .fingerprint import key_paragraph
 from .models import Article, DedupResult, Removal, SeenStore

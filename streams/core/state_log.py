@@ -2,7 +2,7 @@
 
 The core decides on a `SeenStore` that holds the whole state (the fingerprint entries, the link
 bands, the line entries, ...). Most of those keys are an index over a few *persisted* keys — the
-per-article records of `boilerplate` (``{src}:t{bucket}.{n}``) and `feedwide`/`links`
+per-article records of `source_table` (``{src}:t{bucket}.{n}``) and `feedwide`/`links`
 (``feed:r{bucket}.{n}``), and each slice's meta — and `rebuild` derives the index from them. So
 only the persisted keys go to the changelog, and they go as ONE record per slice (a source's
 ``{src}`` prefix, or ``feed``) and batch, the way Quix Streams writes state once per checkpoint:
@@ -29,7 +29,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from . import boilerplate, feedwide
+from . import feedwide, source_table
 from .models import ArticleWrites, MemoryStore, SeenStore
 from .settings import DedupSettings, FeedSettings
 
@@ -70,7 +70,7 @@ def persisted_key(key: str) -> bool:
     """Whether the changelog carries `key` (the rest of the state is derived from those)."""
     if slice_of(key) == "feed":
         return feedwide.persisted_key(key)
-    return boilerplate.persisted_key(key)
+    return source_table.persisted_key(key)
 
 
 def rebuild_into(store: SeenStore, persisted: Mapping[str, bytes], dedup: DedupSettings, feed: FeedSettings) -> None:
@@ -79,7 +79,7 @@ def rebuild_into(store: SeenStore, persisted: Mapping[str, bytes], dedup: DedupS
     (never the derived state as a dict first: a large feed's index is larger than its log)."""
     for key, value in persisted.items():
         store.set(key, value)
-    boilerplate.rebuild({k: v for k, v in persisted.items() if slice_of(k) != "feed"}, dedup, store)
+    source_table.rebuild({k: v for k, v in persisted.items() if slice_of(k) != "feed"}, dedup, store)
     feedwide.rebuild({k: v for k, v in persisted.items() if slice_of(k) == "feed"}, feed, store)
 
 

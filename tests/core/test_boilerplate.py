@@ -2,7 +2,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from streams.core.boilerplate import article_id, find_boilerplate, pack_entries, source_prefix, unpack_entries
+from streams.core.boilerplate import find_boilerplate
+from streams.core.source_table import article_id, pack_entries, source_prefix, unpack_entries
 from streams.core.settings import DedupSettings
 from streams.core.fingerprint import key_paragraph
 from streams.core.models import Article, MemoryStore, Paragraph
@@ -324,7 +325,7 @@ def test_boilerplate_live_entries_equal_their_rebuild_from_the_index():
     # Entries are spliced into the stored bytes live and repacked by `rebuild`: a line carried
     # by more articles than the cap (drops), primed history, a reprocessed article and an
     # article older than its neighbours must give the same bytes both ways.
-    from streams.core.boilerplate import persisted_key, rebuild
+    from streams.core.source_table import persisted_key, rebuild
 
     store = MemoryStore()
     lines = [LISTEN, "Sign up for our newsletter", BACKGROUND]

@@ -34,7 +34,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import TopicPartition
 
-from streams.core.boilerplate import unpack_index_record
+from streams.core.source_table import unpack_index_record
 from streams.dev import broker
 from streams.core.feedwide import state_view
 from streams.core.state_log import StateLog, rebuild

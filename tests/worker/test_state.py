@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import pytest
 from faust.types import TP
 
-from streams.core.boilerplate import pack_entries, pack_index_record, source_prefix
+from streams.core.source_table import pack_entries, pack_index_record, source_prefix
 from streams.core.pipeline import PipelineSettings
 from streams.core.state_log import unpack_ops
 from streams.worker.state import TableState, TableStore, send_changelog
