@@ -27,7 +27,6 @@ from itertools import accumulate
 import json
 import platform
 import random
-import struct
 import subprocess
 import sys
 import time

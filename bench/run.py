@@ -201,7 +201,7 @@ def rerun(args, sizes: dict) -> int:
     results = json.loads(args.output.read_text())
     faulty, clean = feed.build_streams(sizes["messages"], DedupSettings().horizon_days)
     common = {"partitions": PARTITIONS}
-    n, timeout = len(faulty.messages), 120 + len(faulty.messages) / 40
+    timeout = 120 + len(faulty.messages) / 40
     ner_f, ner_c = faulty.first_copy(sizes["ner_messages"]), clean.first_copy(sizes["ner_messages"])
     plans = {
         "B0": lambda b, t: ks.passthrough(b, "b0", faulty.messages, 1, PARTITIONS, timeout),
