@@ -36,7 +36,7 @@ from streams.config import Settings
 from streams.core.envelope import Origin
 from streams.core.feedwide import observe
 from streams.core.ninjs import decode, read_item, source_of, to_article
-from streams.core.pipeline import Draft, Enrichment, Extractor, Prepared, Rejected, Skipped
+from streams.core.pipeline import Draft, Extractor, Rejected, Skipped
 from streams.core.tombstone import Tombstone, tombstone
 from streams.dead_letters import now, refusal, rejection
 from streams.deadline import Deadline
@@ -173,10 +173,9 @@ class Agents:
             self.positions[message.tp] = message.offset + 1
         state = TableBatch(self.seen_log, writes)
         decided = [decide(one, state, self.settings.pipeline) for one in incomings]
-        if self.enrich_topic is None:
-            entities = asyncio.ensure_future(self._entities(prepared_of(decided)))  # runs while the changelog is sent
+        if self.enrich_topic is None:  # NER off (no extractor): no model, so no thread hop
             changelog = await send_changelog(self.seen_log, writes)
-            final = conclude(incomings, decided, await entities, self.settings.pipeline.limits)
+            final = conclude(incomings, decided, enrich_each(None, prepared_of(decided)), self.settings.pipeline.limits)
             await deliver(self._records(incomings, final), changelog)
             return
         changelog = await send_changelog(self.seen_log, writes)
@@ -236,7 +235,9 @@ class Agents:
         await deliver(broken + self._records(incomings, final))
 
     async def _extract(self, batch: list[Draft]) -> list[Any]:
-        """`extract_each` in a thread, as `_entities`; counts this worker's model input."""
+        """`extract_each` in a thread (the model itself in the NER processes, `NEWSCLEAN_NER_PROCESSES`);
+        a broken process pool stops the worker (the batch stays uncommitted). Counts this worker's
+        model input."""
         if not batch:  # passed envelopes and tombstones only
             return []
         for one in batch:
@@ -245,14 +246,6 @@ class Agents:
         loop = asyncio.get_running_loop()
         with self.metrics.ner_seconds.time():
             return await loop.run_in_executor(self.ner_pool, extract_each, self.extractor, batch)
-
-    async def _entities(self, accepted: list[Prepared]) -> list[Enrichment | Exception]:
-        """`enrich_each` in a thread (the model itself in the NER processes,
-        `NEWSCLEAN_NER_PROCESSES`); a broken process pool stops the worker (the batch stays
-        uncommitted)."""
-        loop = asyncio.get_running_loop()
-        with self.metrics.ner_seconds.time():
-            return await loop.run_in_executor(self.ner_pool, enrich_each, self.extractor, accepted)
 
     def _dead_letter(self, rejected: Rejected) -> Outgoing:
         self.metrics.count(rejected)
