@@ -37,7 +37,7 @@ from mode.utils.futures import notify
 
 from streams.kafka.commits import Commits
 from streams.kafka.inbox import Inbox
-from streams.kafka.probe import first_offset
+from streams.kafka.probe import first_offset, starts_of
 
 log = logging.getLogger("newsclean")
 # faust-streaming releases whose Consumer internals this module was read against and tested on;
@@ -47,7 +47,7 @@ SUPPORTED_FAUST = ("0.15.2", "0.15.3")
 FAUST_STATE = ("_unacked_messages", "_waiting_for_ack", "_committed_offset", "_read_offset", "_thread", "callback",
                "suspend_flow", "diag")
 # ... and the methods overridden or called: their absence would leave Faust's committing on.
-FAUST_METHODS = ("ack", "_new_offset", "_commit", "perform_seek", "earliest_offsets", "assignment", "wait_empty",
+FAUST_METHODS = ("ack", "_new_offset", "_commit", "perform_seek", "assignment", "wait_empty",
                  "_drain_messages", "getmany")
 FAUST_THREAD = ("call_thread", "_ensure_consumer")  # of `_thread`, the consumer's own thread
 REREAD_AGAIN_S = 2.0  # a hole still open this long after its partition was read again: read again
@@ -240,18 +240,20 @@ class ReleasingConsumer(aiokafka_driver.Consumer):
 
     async def admit(self, messages: Iterable[Any]) -> list[Any]:
         """The messages to process now: per partition contiguous from the expected offset."""
-        admitted = []
+        admitted: list[Any] = []
         if self.halted:
             return admitted
+        messages = list(messages)
         for message in messages:
             tp, offset = message.tp, message.offset
             if message.generation_id != self.app.consumer_generation_id:
                 continue  # fetched before a rebalance; the seek after it brings it again
             expected = self.expected.get(tp)
             if expected is None:
-                expected = await self._expected(tp)
+                await self._learn_starts({m.tp for m in messages if m.tp not in self.expected})
                 if message.generation_id != self.app.consumer_generation_id:
                     continue  # a rebalance came while the committed offset was asked for
+                expected = self.expected[tp]
             if offset > expected:
                 self.skipped[tp] = max(self.skipped.get(tp, -1), offset)
             elif offset == expected:
@@ -295,8 +297,7 @@ class ReleasingConsumer(aiokafka_driver.Consumer):
 
     async def _reread(self, unknown: list[Any], due: list[Any], now: float) -> None:
         generation = self.app.consumer_generation_id
-        for tp in unknown:
-            await self._expected(tp)  # once per partition and assignment; the next ticks look at it
+        await self._learn_starts(unknown)  # once per partition and assignment; the next ticks look at it
         for tp in due:
             if self.app.consumer_generation_id != generation or tp not in self.skipped:
                 return  # reassigned meanwhile (the seek after it starts over), or the hole closed
@@ -364,22 +365,16 @@ class ReleasingConsumer(aiokafka_driver.Consumer):
             await self._commit(offsets)  # skips partitions no longer assigned
             self._committed_offset.update(offsets)
 
-    async def _expected(self, tp: Any) -> int:
-        if tp not in self.expected:
-            start = await self._start_of(tp)
-            # The agents and the timer ask concurrently: the first answer stands, later ones would
-            # move it back.
-            self.expected.setdefault(tp, start)
-        return self.expected[tp]
-
-    async def _start_of(self, tp: Any) -> int:
-        """The broker's committed offset — where the seek that ended the rebalance put the
-        partition — asked for, not taken from Faust's copy (which misses some partitions)."""
-        thread = self._thread
-        committed = await thread.call_thread(thread._ensure_consumer().committed, tp)
-        if committed is not None:
-            return committed
-        return (await self.earliest_offsets(tp))[tp]  # where auto_offset_reset=earliest starts
+    async def _learn_starts(self, tps: Iterable[Any]) -> None:
+        """The expected offset of each partition not known yet: where the seek that ended the
+        rebalance put it (`probe.starts_of`), asked of the broker rather than taken from Faust's
+        copy, which misses some partitions. The agents and the timer ask concurrently: the first
+        answer stands, later ones would move it back."""
+        unknown = [tp for tp in tps if tp not in self.expected]
+        if unknown:
+            thread = self._thread
+            for tp, start in (await thread.call_thread(starts_of, thread._ensure_consumer(), unknown)).items():
+                self.expected.setdefault(tp, start)
 
 
 async def _seek(consumer: Any, tp: Any, offset: int) -> None:

@@ -35,3 +35,14 @@ async def first_offset(app: Any, transport: Any, tp: Any, offset: int) -> int | 
         return None
     finally:
         await probe.stop()
+
+
+async def starts_of(consumer: aiokafka.AIOKafkaConsumer, tps: list[Any]) -> dict[Any, int]:
+    """Where each partition's reading starts for the group: its committed offset, else its log
+    start (auto_offset_reset=earliest). Run in the consumer's own thread, all partitions in one
+    hop: a hop per partition queues behind a fetch of up to a second each time."""
+    starts = {tp: await consumer.committed(tp) for tp in tps}
+    missing = [tp for tp, offset in starts.items() if offset is None]
+    if missing:
+        starts.update(await consumer.beginning_offsets(missing))
+    return starts

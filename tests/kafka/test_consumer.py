@@ -180,3 +180,22 @@ async def test_consumer_commits_in_the_background_one_at_a_time_taking_all_deliv
     release.set()
     await asyncio.wait_for(stop, 10)
     assert commits == [{a: 1}, {a: 3, b: 1}] and consumer._committed_offset[a] == 3
+
+
+async def test_consumer_starts_of_asks_every_partition_in_one_hop_committed_first_else_the_log_start():
+    from streams.kafka.probe import starts_of
+
+    class FakeConsumer:  # the aiokafka consumer's two calls, as its thread would answer them
+        def __init__(self):
+            self.beginning_asked = []
+
+        async def committed(self, tp):
+            return {"a": 7}.get(tp)
+
+        async def beginning_offsets(self, tps):
+            self.beginning_asked.append(list(tps))
+            return {tp: 100 for tp in tps}
+
+    consumer = FakeConsumer()
+    assert await starts_of(consumer, ["a", "b", "c"]) == {"a": 7, "b": 100, "c": 100}
+    assert consumer.beginning_asked == [["b", "c"]]  # one request for the partitions without a commit
