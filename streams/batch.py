@@ -169,18 +169,7 @@ def conclude(incomings: Sequence[Incoming], decided: Sequence[Decided], enrichme
              limits: Limits) -> list[Final]:
     """Each prepared article finished with its enrichment (in order); the other outcomes as they are."""
     found = iter(enrichments)
-    final: list[Final] = []
-    for incoming, outcome in zip(incomings, decided):
-        if isinstance(outcome, Prepared):
-            enrichment = next(found)
-            try:
-                if isinstance(enrichment, Exception):
-                    raise enrichment
-                outcome = finish(outcome, enrichment)
-            except Exception as exc:
-                outcome = rejection(incoming.value or b"", exc, limits, incoming.origin, incoming.key)
-        final.append(outcome)
-    return final
+    return _each_of(Prepared, incomings, decided, lambda one: finish(one, _or_raise(next(found))), limits)
 
 
 Staged = Draft | Passed | Tombstone  # what `clean` sends to the enrich stage
@@ -190,15 +179,7 @@ def staged(incomings: Sequence[Incoming], decided: Sequence[Decided], extractor:
            limits: Limits) -> list[Staged | Skipped | Rejected]:
     """`conclude` without the model: each prepared article as its draft (or its dead letter,
     should drafting fail); the other outcomes as they are."""
-    out: list[Staged | Skipped | Rejected] = []
-    for incoming, outcome in zip(incomings, decided):
-        if isinstance(outcome, Prepared):
-            try:
-                outcome = draft(outcome, ner_of(extractor, outcome))
-            except Exception as exc:
-                outcome = rejection(incoming.value or b"", exc, limits, incoming.origin, incoming.key)
-        out.append(outcome)
-    return out
+    return _each_of(Prepared, incomings, decided, lambda one: draft(one, ner_of(extractor, one)), limits)
 
 
 def drafts_of(outcomes: Sequence[Staged]) -> list[Draft]:
@@ -210,18 +191,28 @@ def complete_each(incomings: Sequence[Incoming], outcomes: Sequence[Staged],
     """Each draft completed with its entities (in order), or its dead letter when that failed;
     passed envelopes and tombstones as they are."""
     found = iter(entities)
-    final: list[Final] = []
+    return _each_of(Draft, incomings, outcomes, lambda one: complete(one, _or_raise(next(found))), limits)
+
+
+def _each_of(kind: type, incomings: Sequence[Incoming], outcomes: Sequence[Any], step: Callable[[Any], Any],
+             limits: Limits) -> list[Any]:
+    """`step` on each outcome of `kind` (its input's dead letter when it raises); the rest as they are."""
+    out = []
     for incoming, outcome in zip(incomings, outcomes):
-        if isinstance(outcome, Draft):
-            these = next(found)
+        if isinstance(outcome, kind):
             try:
-                if isinstance(these, Exception):
-                    raise these
-                outcome = complete(outcome, these)
+                outcome = step(outcome)
             except Exception as exc:
                 outcome = rejection(incoming.value or b"", exc, limits, incoming.origin, incoming.key)
-        final.append(outcome)
-    return final
+        out.append(outcome)
+    return out
+
+
+def _or_raise(result: Any) -> Any:
+    """A per-article result of the model, or the exception it got instead, raised."""
+    if isinstance(result, Exception):
+        raise result
+    return result
 
 
 def prepared_of(decided: Sequence[Decided]) -> list[Prepared]:
