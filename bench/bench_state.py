@@ -18,7 +18,6 @@ articles), with the store calls per article.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 import time
@@ -33,6 +32,7 @@ from streams.core.dedup import DedupSettings, deduplicate  # noqa: E402
 from streams.core.feedwide import FeedSettings, observe  # noqa: E402
 from streams.core.models import Article, DictIndex, MemoryStore  # noqa: E402
 from streams.core.state_log import IndexWrites, StateLog, rebuild  # noqa: E402
+from script import print_and_write  # noqa: E402
 
 
 INDEXES = {"dict": DictIndex, "compact": CompactIndex}
@@ -187,11 +187,7 @@ def main() -> int:
     result = traffic(items, args.batch, DedupSettings(), FeedSettings())
     exact = articles(args.articles, near=False, seed=7)  # bench_dedup's exact path, its default seed
     result["stores"] = stores(items, exact, args.batch, DedupSettings(), FeedSettings(), args.rounds)
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
-    return 0
+    return print_and_write(result, args.json)
 
 
 if __name__ == "__main__":

@@ -18,3 +18,12 @@ def run_against_broker(parser: argparse.ArgumentParser, run: Callable[[argparse.
     if args.output:
         args.output.write_text(json.dumps(result, indent=1) + "\n")
     return 0
+
+
+def print_and_write(result: dict, path: Path | None) -> int:
+    """The result as indented JSON on stdout, and in `path` too when given (a script's last step)."""
+    text = json.dumps(result, indent=2)
+    print(text)
+    if path:
+        path.write_text(text + "\n")
+    return 0

@@ -36,6 +36,7 @@ from streams.core.links import Record, source_hash, uri_hash  # noqa: E402
 from streams.core.compact_index import CompactIndex  # noqa: E402
 from streams.core.models import DictIndex  # noqa: E402
 from streams.core.state_log import StateLog, rebuild_into  # noqa: E402
+from script import print_and_write  # noqa: E402
 
 INDEXES = {"compact": CompactIndex, "dict": DictIndex}  # streams.worker.state.INDEXES
 
@@ -208,11 +209,7 @@ def main() -> int:
     finally:
         for path in paths.values():
             path.unlink()
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
-    return 0
+    return print_and_write(result, args.json)
 
 
 if __name__ == "__main__":
