@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import orjson
+import pytest
 
 
 from .conftest import one_worker_then_two, read_all
@@ -31,19 +32,20 @@ async def test_dedup_two_workers_remove_exactly_what_one_worker_removes(pipeline
     assert single == offline([i.raw for i in items], tmp_path)
 
 
-async def test_dedup_worker_restarted_mid_stream_recognises_paragraphs_seen_before(pipelines, new_topic, produce, consume, bootstrap_servers, tmp_path):
+@pytest.mark.parametrize("index", ["dict", "compact"])  # NEWSCLEAN_STATE_INDEX: recovery rebuilds into either
+async def test_dedup_worker_restarted_mid_stream_recognises_paragraphs_seen_before(index, pipelines, new_topic, produce, consume, bootstrap_servers, tmp_path):
     items = feed(120, seed=5)
     half = len(items) // 2
     input_topic = await new_topic(1, "in")
     pipeline = await pipelines(input_topic, "restart")
 
-    first = await pipeline.start_worker()
+    first = await pipeline.start_worker(NEWSCLEAN_STATE_INDEX=index)
     await produce(input_topic, [(None, i.raw, None) for i in items[:half]])
     await consume(pipeline.output_topic, half, timeout=60)
     first.kill()  # a crash: nothing flushed on the way out; state must come back from the changelog
 
     # A fresh data dir: the second worker has no local state at all.
-    await pipeline.start_worker(NEWSCLEAN_DATA_DIR=str(tmp_path / "fresh"))
+    await pipeline.start_worker(NEWSCLEAN_STATE_INDEX=index, NEWSCLEAN_DATA_DIR=str(tmp_path / "fresh"))
     await produce(input_topic, [(None, i.raw, None) for i in items[half:]])
     # After a kill, the last uncommitted batch is processed again: read until every article is in.
     live = await read_all(pipeline.output_topic, {(i.uri, i.version) for i in items}, bootstrap_servers)
