@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
@@ -52,6 +53,9 @@ class _Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+INPUT_TOPIC_WAIT_S = 5.0  # how long a missing input topic is waited for at start
+
+
 async def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> None:
     collect = _Collect()
     aiokafka_log = logging.getLogger("aiokafka")
@@ -71,7 +75,12 @@ async def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> None:
 async def _ensure(admin: AIOKafkaAdminClient, settings: Settings) -> None:
     existing = set(await admin.list_topics())
     if not settings.input_pattern:
-        missing = [t for t in settings.input_topics if t not in existing]
+        # A topic created moments ago may not be in the answering broker's metadata yet (seen
+        # in the first minute of a fresh broker): ask again for a while before calling it missing.
+        deadline = time.monotonic() + INPUT_TOPIC_WAIT_S
+        while (missing := [t for t in settings.input_topics if t not in existing]) and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)  # polling the broker's metadata, bounded by the deadline
+            existing = set(await admin.list_topics())
         if missing:
             raise ConfigError(f"input topic(s) {', '.join(missing)} do not exist on {settings.broker_url}")
     sized = {"max.message.bytes": str(topic_record_bytes(settings))}

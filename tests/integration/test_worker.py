@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import uuid
 
 import orjson
 import pytest
@@ -73,3 +74,10 @@ def _ms(iso: str) -> int:
     from datetime import datetime
 
     return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+async def test_worker_refuses_to_start_on_an_input_topic_that_does_not_exist(pipelines):
+    pipeline = await pipelines(f"absent-{uuid.uuid4().hex}", "absent")
+    with pytest.raises(RuntimeError, match="exited with 2") as refused:
+        await pipeline.start_worker()
+    assert "do not exist" in str(refused.value)  # after the bounded wait for the broker's metadata
