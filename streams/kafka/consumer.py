@@ -36,6 +36,7 @@ from faust.types.tuples import ack_lock
 from mode.utils.futures import notify
 
 from streams.kafka.commits import Commits
+from streams.kafka.consumer_thread import FetchingThread
 from streams.kafka.inbox import Inbox
 from streams.kafka.probe import first_offset, starts_of
 
@@ -51,8 +52,6 @@ FAUST_METHODS = ("ack", "_new_offset", "_commit", "perform_seek", "assignment", 
                  "_drain_messages", "getmany")
 FAUST_THREAD = ("call_thread", "_ensure_consumer")  # of `_thread`, the consumer's own thread
 REREAD_AGAIN_S = 2.0  # a hole still open this long after its partition was read again: read again
-
-
 class ReleasingConsumer(aiokafka_driver.Consumer):
     """Hands the agents each partition's messages strictly in offset order, and commits what
     they report delivered — never past a message that was not.
@@ -104,6 +103,9 @@ class ReleasingConsumer(aiokafka_driver.Consumer):
             await on_message(message)
 
         self.callback = hand
+
+    def _new_consumer_thread(self) -> FetchingThread:
+        return FetchingThread(self, loop=self.loop, beacon=self.beacon)
 
     def ack(self, message: Any) -> bool:
         with ack_lock:

@@ -12,7 +12,7 @@ from faust.agents.actor import Actor
 from faust.transport.drivers import aiokafka as aiokafka_driver
 
 from streams.config import Settings
-from streams.kafka import consumer as releasing
+from streams.kafka import consumer as releasing, consumer_thread
 from streams.worker.app import Newsclean
 
 
@@ -45,6 +45,17 @@ def test_consumer_faust_internals_keep_their_shapes(consumer):
     assert list(inspect.signature(faust_consumer.Consumer._drain_messages).parameters) == ["self", "fetcher"]
     assert "wait_first(" in inspect.getsource(faust_consumer.Consumer._drain_messages)
     assert consumer._read_offset.default_factory() is None  # unread partitions read as None
+
+
+async def test_consumer_fetches_wait_at_most_fetch_max_wait_ms_on_the_broker(consumer):
+    # Faust hard-codes 1,500 ms; the thread newsclean gives the consumer sets its own, on the
+    # aiokafka consumer it builds (private: read when that consumer starts its fetcher)
+    thread = consumer._thread
+    assert isinstance(thread, consumer_thread.FetchingThread)
+    built = thread._create_worker_consumer(consumer.transport)
+    assert built._fetch_max_wait_ms == consumer_thread.FETCH_MAX_WAIT_MS < 1500
+    assert "fetch_max_wait_ms=self._fetch_max_wait_ms" in inspect.getsource(type(built).start)
+    await built.stop()  # never started: closes its client
 
 
 def test_consumer_faust_stops_an_agent_by_throwing_into_its_channel_and_empties_queues_it_manages(consumer):
