@@ -75,10 +75,13 @@ class Agents:
         consumer = self.app.consumer
         async with aclosing(take_arrived(consumer, stream, self.settings.batch_size)) as batches:  # closed on a crash too
             async for taken in batches:
-                messages = await consumer.admit(taken)
-                if messages:  # none after a crash, or when all were read before
-                    await handle(messages)
-                    await consumer.delivered(messages)
+                try:
+                    messages = await consumer.admit(taken)
+                    if messages:  # none after a crash, or when all were read before
+                        await handle(messages)
+                        await consumer.delivered(messages)
+                finally:
+                    consumer.release(taken)
 
     async def route(self, stream: faust.StreamT) -> None:
         await self._in_batches(stream, self._route_batch)
@@ -214,11 +217,40 @@ class Agents:
         return sends
 
     async def enrich(self, stream: faust.StreamT) -> None:
-        await self._in_batches(stream, self._enrich_batch)
+        """`_in_batches` with the model one batch ahead: a batch's model work starts as soon as
+        it is taken, while the batch before it is still completed and delivered, so the model
+        processes do not wait for the output's acks. Records go out, and batches are released
+        for the commit, in the order taken; at most two batches are under way. A failed batch
+        fails the one after it before that one sends anything, and stops the agent (the task
+        group), uncommitted."""
+        consumer = self.app.consumer
+        under_way: list[asyncio.Task] = []
+        async with asyncio.TaskGroup() as tasks, aclosing(take_arrived(consumer, stream, self.settings.batch_size)) as batches:
+            async for taken in batches:
+                under_way = [task for task in under_way if not task.done()]
+                if len(under_way) == 2:
+                    await asyncio.wait(under_way[:1])
+                try:
+                    messages = await consumer.admit(taken)  # here, in the order taken
+                except BaseException:
+                    consumer.release(taken)
+                    raise
+                before = under_way[-1] if under_way else None
+                under_way.append(tasks.create_task(self._enrich_in_turn(taken, messages, before)))
 
-    async def _enrich_batch(self, messages: Sequence[Any]) -> None:
+    async def _enrich_in_turn(self, taken: list[Any], messages: list[Any], before: asyncio.Task | None) -> None:
+        consumer = self.app.consumer
+        try:
+            if messages:  # none after a crash, or when all were read before
+                await self._enrich_batch(messages, before)
+                await consumer.delivered(messages)
+        finally:
+            consumer.release(taken)
+
+    async def _enrich_batch(self, messages: Sequence[Any], before: asyncio.Task | None = None) -> None:
         """The model for the batch's drafts (this worker's share: the topic is keyed by uri),
-        then each outcome's record on the output, in the enrich partition's order."""
+        then, once the batch `before` is out, each outcome's record on the output, in the enrich
+        partition's order."""
         frames, broken = [], []
         for message in messages:
             self.positions[message.tp] = message.offset + 1
@@ -230,7 +262,13 @@ class Agents:
                                                           origin, message.key)))
         incomings = [frame.incoming for frame in frames]
         outcomes = [frame.outcome for frame in frames]
-        found = await self._extract(drafts_of(outcomes))
+        model = asyncio.ensure_future(self._extract(drafts_of(outcomes)))
+        try:
+            if before is not None:
+                await asyncio.shield(before)  # raises when it failed: nothing of this batch goes out
+            found = await model
+        finally:
+            model.cancel()  # a no-op once done; the thread's run, if any, ends by itself
         final = complete_each(incomings, outcomes, found, self.settings.pipeline.limits)
         await deliver(broken + self._records(incomings, final))
 

@@ -127,7 +127,9 @@ class Newsclean(Agents):
         # the tables hold the state's log; the state itself is rebuilt in memory (streams.worker.state)
         self.seen_log, self.feed_log = (TableState(self.seen, settings.pipeline, settings.state_index),
                                         TableState(self.feed_state, settings.pipeline, settings.state_index))
-        self.ner_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsclean-ner")
+        # two threads: the enrich agent's next batch enters the model (one run at a time, the
+        # extractor's lock) while this one's entities are merged
+        self.ner_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="newsclean-ner")
         self.metrics = Metrics()
         self.positions: dict[Any, int] = {}  # next offset to process, per input partition (for lag)
         self.app.on_agent_crash = self._agent_crashed

@@ -7,9 +7,10 @@ article alone goes at once, and under load the next batch fills while the previo
 processed, so batches still grow with the backlog. (Faust's `Stream.take_events(n, within)`
 would hold an idle agent's first event for the whole window at every hop.)
 
-A batch's messages are released (for the stop and rebalances; newsclean commits by itself,
-`streams.kafka.consumer`) once the agent has processed it and asks for the next — or closes the
-generator, which the agents do even when a batch fails (`contextlib.aclosing`)."""
+The agent releases a batch's messages (for the stop and rebalances, which wait for that;
+newsclean commits by itself, `streams.kafka.consumer`) once it has delivered them, or failed:
+`consumer.release`, in a `finally`. Not on asking for the next batch, so the enrich agent can take
+the next one while the one before is still going out."""
 
 from __future__ import annotations
 
@@ -34,11 +35,7 @@ async def take_arrived(consumer: Any, stream: faust.StreamT, max_: int) -> Async
                 await asyncio.wait((arrived, stopped), return_when=asyncio.FIRST_COMPLETED)
                 arrived.cancel()
                 continue
-            batch = inbox.take(max_)
-            try:
-                yield batch
-            finally:
-                consumer.release(batch)
+            yield inbox.take(max_)
     finally:
         if stopped.done() and not stopped.cancelled():
             stopped.exception()  # the StopAsyncIteration Faust threw: retrieved

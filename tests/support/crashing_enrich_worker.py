@@ -17,8 +17,8 @@ from streams.worker import app
 _real = app.Newsclean._enrich_batch
 
 
-async def _then_crash(self, messages) -> None:
-    await _real(self, messages)  # the output sends are acked here; the commit would come next
+async def _then_crash(self, messages, before=None) -> None:
+    await _real(self, messages, before)  # the output sends are acked here; the commit would come next
     os.kill(os.getpid(), signal.SIGKILL)
 
 

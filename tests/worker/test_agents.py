@@ -248,3 +248,73 @@ async def test_agents_enrich_dead_letters_a_record_that_is_no_frame_and_goes_on(
     assert [o.topic for o in out] == [newsclean.dlq, newsclean.output]
     dead = orjson.loads(out[0].value)
     assert dead["reason"] == "internal_error" and dead["input"]["offset"] == 0 and "enrich frame" in dead["detail"]
+
+
+async def _enrich_two_batches(newsclean, monkeypatch, first_delivery, sent: list[Outgoing]) -> None:
+    """The enrich agent's loop over two batches taken together. `first_delivery(items, second_in_model)`
+    stands for the first batch's sends (`second_in_model`: an event set once the second batch is in
+    the model); what is sent goes into `sent`. The model runs on the event loop here, so the
+    order of events is fixed."""
+    import asyncio
+
+    staged = [o for o in await _clean_sends(newsclean, monkeypatch, [article(0, "One"), article(1, "Two")])
+              if o.topic is newsclean.enrich_topic]
+    topic = newsclean.enrich_topic.get_topic_name()
+    messages = [Message(o.value, offset=n, key=o.key, topic=topic) for n, o in enumerate(staged)]
+    in_model: list[list[str]] = []
+    second_in_model = asyncio.Event()
+
+    async def model(drafts):
+        in_model.append([one.envelope["article"]["headlines"][0]["value"] for one in drafts])
+        if len(in_model) == 2:
+            second_in_model.set()
+        return batch.extract_each(newsclean.extractor, drafts)
+
+    deliveries = []
+
+    async def capture(items, also=()):
+        deliveries.append(items)
+        if len(deliveries) == 1:
+            await first_delivery(items, second_in_model)
+        sent.extend(items)
+
+    monkeypatch.setattr(newsclean, "_extract", model)
+    monkeypatch.setattr(agents, "deliver", capture)
+    monkeypatch.setattr(newsclean.app.consumer, "admit", lambda events: asyncio.sleep(0, list(events)))
+    monkeypatch.setattr(newsclean.app.consumer, "delivered", lambda done: asyncio.sleep(0))
+
+    async def batches(consumer, stream, size):
+        yield messages[:1]
+        yield messages[1:]
+
+    monkeypatch.setattr(agents, "take_arrived", batches)
+    try:
+        await newsclean.enrich(object())
+    finally:
+        assert in_model == [["One"], ["Two"]]
+
+
+async def test_agents_enrich_runs_the_next_batch_through_the_model_while_one_goes_out_in_order(with_model, monkeypatch):
+    import asyncio
+
+    async def slow_first(items, second_in_model):
+        # the first batch's sends are not acked until the second batch is in the model
+        await asyncio.wait_for(second_in_model.wait(), 5)
+
+    sent: list[Outgoing] = []
+    await _enrich_two_batches(with_model(Extractor()), monkeypatch, slow_first, sent)
+    assert [orjson.loads(o.value)["article"]["uri"] for o in sent] == ["urn:app:0", "urn:app:1"]  # in the order taken
+
+
+async def test_agents_enrich_sends_nothing_after_a_batch_whose_output_failed(with_model, monkeypatch):
+    import asyncio
+
+    async def failing(items, second_in_model):
+        await asyncio.wait_for(second_in_model.wait(), 5)
+        raise RuntimeError("the output topic refused the batch")
+
+    sent: list[Outgoing] = []
+    with pytest.raises(ExceptionGroup) as raised:
+        await _enrich_two_batches(with_model(Extractor()), monkeypatch, failing, sent)
+    assert raised.group_contains(RuntimeError, match="refused")
+    assert sent == []  # the second batch, through the model already, sent nothing past the failed first one
