@@ -23,11 +23,14 @@ async def _clean(self, stream) -> None:
     # `Newsclean.clean`, minus the first sighting of offset DROPPED in each partition
     consumer = self.app.consumer
     async for taken in take_arrived(consumer, stream, self.settings.batch_size):
-        kept = [m for m in taken if m.offset != DROPPED or m.tp in _dropped]
-        _dropped.update(m.tp for m in taken if m.offset == DROPPED)
-        messages = await consumer.admit(kept)
-        await self._clean_batch(messages)
-        await consumer.delivered(messages)
+        try:
+            kept = [m for m in taken if m.offset != DROPPED or m.tp in _dropped]
+            _dropped.update(m.tp for m in taken if m.offset == DROPPED)
+            messages = await consumer.admit(kept)
+            await self._clean_batch(messages)
+            await consumer.delivered(messages)
+        finally:
+            consumer.release(taken)  # the dropped one too: Faust's drop is before the agents
 
 
 if __name__ == "__main__":

@@ -134,6 +134,38 @@ async def _route(newsclean, monkeypatch, messages, agent: str = "route") -> list
     return sent
 
 
+@pytest.mark.parametrize("fails", [False, True], ids=["delivered", "failed"])
+async def test_agents_release_a_batch_after_its_delivery_or_its_failure(newsclean, monkeypatch, fails):
+    messages = [Message(article(n), offset=n, key=b"k", topic="raw") for n in range(2)]
+    released_when_delivered: list[bool] = []
+
+    async def send(items, also=()):
+        if fails:
+            raise RuntimeError("the broker refused the batch")
+
+    async def delivered(done):
+        released_when_delivered.append(any(m.acked for m in done))
+
+    async def batches(consumer, stream, size):
+        yield messages
+
+    monkeypatch.setattr(agents, "deliver", send)
+    monkeypatch.setattr(agents, "take_arrived", batches)
+    monkeypatch.setattr(newsclean.app.consumer, "admit", lambda events: _now(list(events)))
+    monkeypatch.setattr(newsclean.app.consumer, "delivered", delivered)
+    if fails:
+        with pytest.raises(RuntimeError):
+            await newsclean.route(object())
+    else:
+        await newsclean.route(object())
+    assert released_when_delivered == ([] if fails else [False])  # not before the delivery
+    assert all(m.acked for m in messages)  # then released, failed or not (the stop and rebalances wait for it)
+
+
+async def _now(value):
+    return value
+
+
 async def test_agents_route_and_feed_send_a_tombstone_to_every_by_source_partition(newsclean, monkeypatch):
     tomb = Message(None, offset=3, key=b"urn:app:0", topic="raw", timestamp=1_700_000_000.5)
     routed = await _route(newsclean, monkeypatch, [Message(article(0), offset=2, key=b"urn:app:0", topic="raw"), tomb])
@@ -280,8 +312,8 @@ async def _enrich_two_batches(newsclean, monkeypatch, first_delivery, sent: list
 
     monkeypatch.setattr(newsclean, "_extract", model)
     monkeypatch.setattr(agents, "deliver", capture)
-    monkeypatch.setattr(newsclean.app.consumer, "admit", lambda events: asyncio.sleep(0, list(events)))
-    monkeypatch.setattr(newsclean.app.consumer, "delivered", lambda done: asyncio.sleep(0))
+    monkeypatch.setattr(newsclean.app.consumer, "admit", lambda events: _now(list(events)))
+    monkeypatch.setattr(newsclean.app.consumer, "delivered", lambda done: _now(None))
 
     async def batches(consumer, stream, size):
         yield messages[:1]
