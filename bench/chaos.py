@@ -1,7 +1,7 @@
 """The full chaos run by hand: a synthetic feed through a worker that is SIGKILLed at random
 moments and restarted, with one broker restart mid-stream; then the delivery checks.
 
-    .venv/bin/python bench/chaos.py [--articles 5000] [--kills 10] [--broker-restarts 1] [--seed S]
+    .venv/bin/python bench/chaos.py [--articles 5000] [--kills 10] [--broker-restarts 1] [--seed S] [--ner]
 
 Starts a private broker (free ports, its own home under a temporary folder; the shared broker on
 9092 is never touched), prints progress and a summary — articles sent, lost, duplicates, kill
@@ -36,6 +36,7 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--broker-restarts", type=int, default=1, choices=(0, 1))
     parser.add_argument("--seed", type=int, default=plan.seed)
     parser.add_argument("--rate", type=float, default=50.0, help="messages per second into the input topic")
+    parser.add_argument("--ner", action="store_true", help="NER on: the enrich stage is killed and restarted too")
     parser.add_argument("--keep", action="store_true", help="keep the broker data and worker logs")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "chaos.json")
     return parser.parse_args()
@@ -43,7 +44,7 @@ def _args() -> argparse.Namespace:
 
 async def _run(args: argparse.Namespace, home: Path) -> dict:
     plan = ChaosPlan(articles=args.articles, kills=args.kills, broker_restarts=args.broker_restarts, seed=args.seed,
-                     rate=args.rate, final_timeout=600.0)
+                     rate=args.rate, final_timeout=600.0, ner=args.ner)
     kafka = PrivateBroker(home / "kafka")
     await kafka.start()
     try:

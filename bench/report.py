@@ -81,6 +81,11 @@ def table(results: dict) -> str:
         f"< 5 %, table keys no higher than in the first half ({_halves(t['memory'])}) | {_ok(t['memory'])} |",
         f"| rolling table keys over B1: peak / last | {mem.get('table_keys_peak', '–')} / {mem.get('table_keys_last', '–')} | bounded | |",
     ]
+    issue15 = t.get("issue15") or {}
+    if issue15:
+        lines += ["", "| issue 15's target | value | |", "| --- | ---: | --- |"]
+        lines += [f"| {name} | {one['value'] if one['value'] is not None else '–'} | "
+                  f"{'–' if one['met'] is None else _ok(one)} |" for name, one in issue15.items()]
     curve = results.get("latency_curve") or []
     if len(curve) > 1:
         lines += ["", "| latency at (articles/s, NER on) | p50 ms | p95 ms | p99 ms | max ms |", "| ---: | ---: | ---: | ---: | ---: |"]

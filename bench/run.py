@@ -168,6 +168,7 @@ def targets(results: dict) -> dict:
         # half, and then only RSS can be judged.
         bounded = growth < 0.05 and (first_keys == 0 or second_keys <= first_keys * 1.1)
     return {
+        "issue15": issue15_targets(results),
         "R1": {"target": ">= 0.5", "met": bool(r["R1"] and r["R1"] >= 0.5)},
         "R2_clean": {"target": ">= 1.0", "met": bool(r["R2_clean"] and r["R2_clean"] >= 1.0)},
         "R2_faulty": {"target": "> R2_clean", "met": bool(r["R2_faulty"] and r["R2_clean"] and r["R2_faulty"] > r["R2_clean"])},
@@ -176,6 +177,32 @@ def targets(results: dict) -> dict:
         "memory": {"target": "over the second half of B1: RSS grows < 5 %, table keys peak no higher than in the first half",
                    "met": bool(bounded), "rss_growth_second_half": round(growth, 4) if growth is not None else None,
                    "table_keys_peak_halves": [first_keys, second_keys]},
+    }
+
+
+def issue15_targets(results: dict) -> dict:
+    """Issue 15's targets, from this run's steps (None: the step did not run)."""
+    r = results["ratios"]
+    b1 = results["steps"].get("B1") or {}
+    cpu = (b1.get("cpu") or {}).get("worker_cpu_ms_per_article")
+    changelog = (b1.get("changelog") or {}).get("records_per_article")
+    p99 = {c["rate"]: c.get("p99") for c in results.get("latency_curve") or []}
+
+    def at_most(value, bound):
+        return {"value": value, "met": None if value is None else value <= bound}
+
+    def at_least(value, bound):
+        return {"value": value, "met": None if value is None else value >= bound}
+
+    faulty_above = None if not (r["R2_faulty"] and r["R2_clean"]) else r["R2_faulty"] > r["R2_clean"]
+    return {
+        "B1 CPU ms per article <= 1.0": at_most(cpu, 1.0),
+        "B1 changelog records per article <= 1.5": at_most(changelog, 1.5),
+        "R1 >= 0.2": at_least(r["R1"], 0.2),
+        "R2 clean >= 1.4": at_least(r["R2_clean"], 1.4),
+        "R2 faulty > R2 clean": {"value": r["R2_faulty"], "met": faulty_above},
+        "p99 at 10/s <= 100 ms": at_most(p99.get(10.0), 100),
+        "p99 at 20/s <= 150 ms": at_most(p99.get(20.0), 150),
     }
 
 

@@ -60,6 +60,7 @@ class ChaosPlan:
     invalid_every: int = 97  # every n-th message is invalid (dead-letter path under chaos)
     partitions: int = 4
     final_timeout: float = 240.0
+    ner: bool = False  # on: the enrich stage too (its model one batch ahead) is killed mid-batch
 
 
 @dataclass
@@ -209,7 +210,7 @@ class Chaos:
             "NEWSCLEAN_OUTPUT_TOPIC": self.output_topic,
             "NEWSCLEAN_DLQ_TOPIC": self.dlq_topic,
             "NEWSCLEAN_APP_ID": self.app_id,
-            "NEWSCLEAN_NER_ENABLED": "false",
+            "NEWSCLEAN_NER_ENABLED": "true" if self.plan.ner else "false",
             "NEWSCLEAN_PARTITIONS": str(self.plan.partitions),
             "NEWSCLEAN_SESSION_TIMEOUT_S": "6",  # a SIGKILLed worker's partitions are free again after 6 s
         }
@@ -313,7 +314,7 @@ class Chaos:
         result.lost_dead_letters = len(invalid_offsets - dead_offsets.keys())
         result.duplicate_dead_letters = sum(n - 1 for n in dead_offsets.values())
 
-        offline, store = offline_run([r.value for r in inputs])
+        offline, store = offline_run([r.value for r in inputs], self.plan.ner)
         mismatched = [key for key, group in by_key.items() if key in offline and _decisions(group[0]) != offline[key]]
         result.offline_mismatches = len(mismatched)
 
@@ -421,10 +422,21 @@ def _decisions(envelope: dict) -> dict:
     return {k: v for k, v in envelope.items() if k != "pipeline"}
 
 
-def offline_run(values: list[bytes | None]) -> tuple[dict[tuple[str, str], dict], MemoryStore]:
+def offline_run(values: list[bytes | None], ner: bool = False) -> tuple[dict[tuple[str, str], dict], MemoryStore]:
+    """The offline envelopes (with entities when `ner`, the model in this process) and store."""
+    extractor = None
+    if ner:
+        from streams.nlp.extractor import load_extractor
+        from streams.nlp.settings import NerSettings
+
+        extractor = load_extractor(NerSettings(processes=0))
     store = MemoryStore()
-    outcomes = process([(v or b"", {"file": "input", "line": n}) for n, v in enumerate(values)], store,
-                       PipelineSettings(), extractor=None)
+    try:
+        outcomes = process([(v or b"", {"file": "input", "line": n}) for n, v in enumerate(values)], store,
+                           PipelineSettings(), extractor=extractor)
+    finally:
+        if extractor is not None:
+            extractor.close()
     first: dict[tuple[str, str], dict] = {}
     for outcome in outcomes:
         if isinstance(outcome, Processed):
