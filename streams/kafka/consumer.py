@@ -52,6 +52,8 @@ FAUST_METHODS = ("ack", "_new_offset", "_commit", "perform_seek", "assignment", 
                  "_drain_messages", "getmany")
 FAUST_THREAD = ("call_thread", "_ensure_consumer")  # of `_thread`, the consumer's own thread
 REREAD_AGAIN_S = 2.0  # a hole still open this long after its partition was read again: read again
+
+
 class ReleasingConsumer(aiokafka_driver.Consumer):
     """Hands the agents each partition's messages strictly in offset order, and commits what
     they report delivered — never past a message that was not.

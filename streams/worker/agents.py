@@ -224,19 +224,24 @@ class Agents:
         fails the one after it before that one sends anything, and stops the agent (the task
         group), uncommitted."""
         consumer = self.app.consumer
-        under_way: list[asyncio.Task] = []
-        async with asyncio.TaskGroup() as tasks, aclosing(take_arrived(consumer, stream, self.settings.batch_size)) as batches:
-            async for taken in batches:
-                under_way = [task for task in under_way if not task.done()]
-                if len(under_way) == 2:
-                    await asyncio.wait(under_way[:1])
-                try:
-                    messages = await consumer.admit(taken)  # here, in the order taken
-                except BaseException:
-                    consumer.release(taken)
-                    raise
-                before = under_way[-1] if under_way else None
-                under_way.append(tasks.create_task(self._enrich_in_turn(taken, messages, before)))
+        under_way: list[tuple[asyncio.Task, list[Any]]] = []  # each batch's task, and the batch
+        try:
+            async with (asyncio.TaskGroup() as tasks,
+                        aclosing(take_arrived(consumer, stream, self.settings.batch_size)) as batches):
+                async for taken in batches:
+                    under_way = [(task, batch) for task, batch in under_way if not task.done()]
+                    if len(under_way) == 2:
+                        await asyncio.wait([under_way[0][0]])
+                    try:
+                        messages = await consumer.admit(taken)  # here, in the order taken
+                    except BaseException:
+                        consumer.release(taken)
+                        raise
+                    before = under_way[-1][0] if under_way else None
+                    under_way.append((tasks.create_task(self._enrich_in_turn(taken, messages, before)), taken))
+        finally:
+            for _, batch in under_way:  # a task cancelled before it ran never released its batch
+                consumer.release(batch)
 
     async def _enrich_in_turn(self, taken: list[Any], messages: list[Any], before: asyncio.Task | None) -> None:
         consumer = self.app.consumer
