@@ -1,8 +1,10 @@
 """No article lost across worker crashes and a broker restart; duplicates only as exact repeats;
 the feed state afterwards as if nothing had happened (see chaos.py for what is checked how).
 
-The CI variant streams 600 messages through 3 SIGKILLs and one broker restart; the full run
-(5,000 articles, 10 SIGKILLs) is marked slow and is also `python bench/chaos.py`."""
+The CI variant streams 600 messages through 3 SIGKILLs and one broker restart, NER off and again
+NER on (the enrich stage, its model one batch ahead, killed mid-batch too; the offline run then
+has the model); the full run (5,000 articles, 10 SIGKILLs) is marked slow and is also
+`python bench/chaos.py [--ner]`."""
 
 from __future__ import annotations
 
@@ -36,8 +38,9 @@ async def _run(plan: ChaosPlan, kafka: PrivateBroker, tmp_path) -> None:
     assert result.worker_exits == [], result.worker_exits
 
 
-async def test_chaos_ci_variant_loses_nothing_through_kills_and_a_broker_restart(private_broker, tmp_path):
-    await _run(ChaosPlan(articles=600, kills=3, broker_restarts=1, rate=20.0), private_broker, tmp_path)
+@pytest.mark.parametrize("ner", [False, True], ids=["ner-off", "ner-on"])
+async def test_chaos_ci_variant_loses_nothing_through_kills_and_a_broker_restart(private_broker, tmp_path, ner):
+    await _run(ChaosPlan(articles=600, kills=3, broker_restarts=1, rate=20.0, ner=ner), private_broker, tmp_path)
 
 
 @pytest.mark.slow
