@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import aclosing
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import faust
@@ -75,13 +76,26 @@ class Agents:
         consumer = self.app.consumer
         async with aclosing(take_arrived(consumer, stream, self.settings.batch_size)) as batches:  # closed on a crash too
             async for taken in batches:
-                try:
-                    messages = await consumer.admit(taken)
-                    if messages:  # none after a crash, or when all were read before
-                        await handle(messages)
-                        await consumer.delivered(messages)
-                finally:
-                    consumer.release(taken)
+                await self._handled(taken, await self._admitted(taken), handle)
+
+    async def _admitted(self, taken: list[Any]) -> list[Any]:
+        """The messages of a batch taken to process now (`ReleasingConsumer.admit`); the batch
+        is released again should that fail."""
+        try:
+            return await self.app.consumer.admit(taken)
+        except BaseException:
+            self.app.consumer.release(taken)
+            raise
+
+    async def _handled(self, taken: list[Any], messages: list[Any], handle: Callable[[Sequence[Any]], Awaitable[None]]) -> None:
+        """`handle` the admitted messages, report them delivered, then release the batch taken
+        (for the stop and rebalances, which wait for that), failed or not."""
+        try:
+            if messages:  # none after a crash, or when all were read before
+                await handle(messages)
+                await self.app.consumer.delivered(messages)
+        finally:
+            self.app.consumer.release(taken)
 
     async def route(self, stream: faust.StreamT) -> None:
         await self._in_batches(stream, self._route_batch)
@@ -232,25 +246,13 @@ class Agents:
                     under_way = [(task, batch) for task, batch in under_way if not task.done()]
                     if len(under_way) == 2:
                         await asyncio.wait([under_way[0][0]])
-                    try:
-                        messages = await consumer.admit(taken)  # here, in the order taken
-                    except BaseException:
-                        consumer.release(taken)
-                        raise
+                    messages = await self._admitted(taken)  # here, in the order taken
                     before = under_way[-1][0] if under_way else None
-                    under_way.append((tasks.create_task(self._enrich_in_turn(taken, messages, before)), taken))
+                    handle = partial(self._enrich_batch, before=before)
+                    under_way.append((tasks.create_task(self._handled(taken, messages, handle)), taken))
         finally:
             for _, batch in under_way:  # a task cancelled before it ran never released its batch
                 consumer.release(batch)
-
-    async def _enrich_in_turn(self, taken: list[Any], messages: list[Any], before: asyncio.Task | None) -> None:
-        consumer = self.app.consumer
-        try:
-            if messages:  # none after a crash, or when all were read before
-                await self._enrich_batch(messages, before)
-                await consumer.delivered(messages)
-        finally:
-            consumer.release(taken)
 
     async def _enrich_batch(self, messages: Sequence[Any], before: asyncio.Task | None = None) -> None:
         """The model for the batch's drafts (this worker's share: the topic is keyed by uri),
