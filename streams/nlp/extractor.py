@@ -90,7 +90,8 @@ class EntityExtractor:
         self.settings = settings
         self.languages = settings.languages
         self.cache = ParagraphCache(settings.cache_size)
-        self._lock = threading.Lock()  # spaCy pipelines are not safe to share between threads
+        self._lock = threading.Lock()  # the cache's
+        self._model_lock = threading.Lock()  # spaCy pipelines are not safe to share between threads
 
     def close(self) -> None:
         if self.pool is not None:
@@ -103,8 +104,7 @@ class EntityExtractor:
         """Entities per article, from (headline, paragraphs[, metadata]). Body offsets index
         `"\\n\\n".join(paragraphs)`; headline offsets index the headline."""
         plans = [_plan(item[0], item[1]) for item in items]
-        with self._lock:
-            spans = self._model_spans([unit.model_text[:MAX_TEXT] for plan in plans for unit in plan])
+        spans = self._model_spans([unit.model_text[:MAX_TEXT] for plan in plans for unit in plan])
         out = []
         position = 0
         for item, plan in zip(items, plans):
@@ -124,29 +124,35 @@ class EntityExtractor:
         return out
 
     def _model_spans(self, texts: list[str]) -> list[tuple[RawSpan, ...]]:
+        """Callable from several threads at once: the cache is used under the lock, and the
+        model's pool serves every caller in turn (an in-thread model, under the lock)."""
         if self.cache.size <= 0:  # no reuse at all: every text goes through the model
             return self._run_model(texts)
         keys = [ParagraphCache.key(t) for t in texts]
         found: dict[int, tuple[RawSpan, ...]] = {}
         todo: dict[int, str] = {}
-        for key, text in zip(keys, texts):
-            if key in todo or key in found:
-                self.cache.hits += 1  # repeated within the batch: one lookup or run serves both
-                continue
-            cached = self.cache.get(key)
-            if cached is None:
-                todo[key] = text
-            else:
-                found[key] = cached
-        for key, spans in zip(todo, self._run_model(list(todo.values()))):
-            found[key] = spans
-            self.cache.put(key, spans)
+        with self._lock:
+            for key, text in zip(keys, texts):
+                if key in todo or key in found:
+                    self.cache.hits += 1  # repeated within the batch: one lookup or run serves both
+                    continue
+                cached = self.cache.get(key)
+                if cached is None:
+                    todo[key] = text
+                else:
+                    found[key] = cached
+        ran = self._run_model(list(todo.values()))
+        with self._lock:
+            for key, spans in zip(todo, ran):
+                found[key] = spans
+                self.cache.put(key, spans)
         return [found[key] for key in keys]
 
     def _run_model(self, texts: list[str]) -> list[tuple[RawSpan, ...]]:
         if self.pool is not None:
             return self.pool.spans(texts)
-        return [raw_spans(doc) for doc in self.nlp.pipe(texts, batch_size=self.settings.batch_size)]
+        with self._model_lock:
+            return [raw_spans(doc) for doc in self.nlp.pipe(texts, batch_size=self.settings.batch_size)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,13 +19,18 @@ import signal
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from streams.nlp.model import RawSpan, load_nlp, raw_spans
 from streams.nlp.settings import NerSettings
+from streams.nlp.turns import Turns
 
 log = logging.getLogger("newsclean")
+# About what the model reads in 25-30 ms on one core of the reference machine (~14 ms per 1,000
+# characters, bench/README.md): the longest an arriving article waits for a child to take its
+# first chunk. Smaller chunks cost more hand-offs; a paragraph is never cut (its entities would change).
+CHUNK_CHARS = 2_000
 
 # ---------------------------------------------------------------- in the child
 
@@ -70,14 +75,22 @@ def _spans(texts: list[str]) -> list[tuple[RawSpan, ...]]:
 
 
 class ModelPool:
-    """`processes` children, each with its own copy of the model. A batch is split into one
-    contiguous chunk per child, balanced by characters (the model's cost is about linear in
-    them), so even a one-article batch uses every core; results come back in input order."""
+    """`processes` children, each with its own copy of the model, shared by every caller.
+
+    A call's texts are cut into contiguous chunks balanced by characters (the model's cost is
+    about linear in them): one per child at least, so even a one-article batch uses every core,
+    and none much over `CHUNK_CHARS` (a paragraph is never cut), so a long article is many
+    chunks. The children take the chunks of every call under way in turns (`streams.nlp.turns`):
+    an article that arrives behind a long one waits for one chunk, not for all of it. Results
+    come back in input order."""
 
     def __init__(self, settings: NerSettings, processes: int) -> None:
         self.settings = settings
         self.processes = processes
+        self._restarting = threading.Lock()
+        self._closed = False
         self.executor = self._start()
+        self.turns = Turns(processes, lambda chunk: self.executor.submit(_spans, chunk))
 
     def _start(self) -> ProcessPoolExecutor:
         executor = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
@@ -93,23 +106,34 @@ class ModelPool:
         return executor
 
     def spans(self, texts: Sequence[str]) -> list[tuple[RawSpan, ...]]:
+        """The model spans of `texts`; blocks the calling thread (any number of threads at once)."""
         if not texts:
             return []
+        chunks = split(texts, max(self.processes, -(-sum(len(t) for t in texts) // CHUNK_CHARS)))
+        executor = self.executor
         try:
-            return self._run(texts)
-        except BrokenProcessPool:
-            # A child died (killed, out of memory): one fresh pool, one more try; a second
-            # failure propagates and stops the worker with the batch uncommitted.
-            log.error("NER process pool broken; restarting it")
-            self.executor.shutdown(wait=False, cancel_futures=True)
-            self.executor = self._start()
-            return self._run(texts)
+            found = self.turns.run(chunks)
+        except (BrokenProcessPool, CancelledError):
+            # A child died (killed, out of memory), or another call restarted the pool under
+            # this one's chunks: one fresh pool, one more try; a second failure propagates and
+            # stops the worker with the batch uncommitted.
+            self._restart(executor)
+            found = self.turns.run(chunks)
+        return [spans for chunk in found for spans in chunk]
 
-    def _run(self, texts: Sequence[str]) -> list[tuple[RawSpan, ...]]:
-        futures = [self.executor.submit(_spans, chunk) for chunk in split(texts, self.processes)]
-        return [spans for future in futures for spans in future.result()]
+    def _restart(self, broken: ProcessPoolExecutor) -> None:
+        with self._restarting:
+            if self._closed:
+                raise RuntimeError("the NER pool was closed")
+            if self.executor is broken:  # not yet restarted by another call that saw it break
+                log.error("NER process pool broken; restarting it")
+                broken.shutdown(wait=False, cancel_futures=True)
+                self.executor = self._start()
 
     def close(self) -> None:
+        with self._restarting:
+            self._closed = True
+        self.turns.fail_waiting(RuntimeError("the NER pool was closed"))
         self.executor.shutdown(wait=True, cancel_futures=True)
 
 

@@ -8,7 +8,7 @@ import pytest
 from streams.nlp.extractor import load_extractor
 
 from streams.nlp.settings import NerSettings
-from streams.nlp.pool import split
+from streams.nlp.pool import CHUNK_CHARS, split
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -44,9 +44,9 @@ def test_pool_gives_the_in_thread_entities(in_thread, processes):
         pooled.close()
 
 
-def test_pool_spreads_one_long_article_over_the_processes_with_the_same_entities(in_thread):
-    """One article alone (an idle worker's batch): its paragraphs go to every model process, and
-    the entities, offsets included, are those of one process."""
+def test_pool_cuts_one_long_article_into_chunks_for_every_process_with_the_same_entities(in_thread):
+    """One article alone (an idle worker's batch): its paragraphs go to every model process, in
+    chunks of about `CHUNK_CHARS`, and the entities, offsets included, are those of one process."""
     paragraphs = [p for _, body in articles() for p in body if p.strip()]
     long_article = [("Ministers meet in Brussels", paragraphs)]
     expected = in_thread.extract_many(long_article)
@@ -56,10 +56,27 @@ def test_pool_spreads_one_long_article_over_the_processes_with_the_same_entities
     pooled = load_extractor(NerSettings(processes=2, cache_size=0))
     try:
         chunks = []
-        run = pooled.pool._run
-        pooled.pool._run = lambda texts: (chunks.extend(split(texts, pooled.pool.processes)), run(texts))[1]
+        submit = pooled.pool.turns.submit
+        pooled.pool.turns.submit = lambda chunk: (chunks.append(chunk), submit(chunk))[1]
         assert pooled.extract_many(long_article) == expected
-        assert len(chunks) == 2 and all(chunks)  # both processes had paragraphs of it
+        total = sum(len(p) for p in paragraphs) + len("Ministers meet in Brussels")
+        assert len(chunks) >= max(2, total // CHUNK_CHARS)  # many chunks, so an arriving article waits for one
+        assert all(sum(map(len, chunk)) < CHUNK_CHARS + max(map(len, paragraphs)) for chunk in chunks)
+        assert [t for chunk in chunks for t in chunk][1:] == paragraphs  # in order, nothing cut
+    finally:
+        pooled.close()
+
+
+def test_pool_serves_callers_in_several_threads_at_once_with_the_in_thread_entities(in_thread):
+    from concurrent.futures import ThreadPoolExecutor
+
+    items = articles()
+    expected = in_thread.extract_many(items)
+    pooled = load_extractor(NerSettings(processes=2, cache_size=0))
+    try:
+        with ThreadPoolExecutor(4) as callers:
+            results = list(callers.map(lambda item: pooled.extract_many([item])[0], items * 2))
+        assert results == expected * 2
     finally:
         pooled.close()
 

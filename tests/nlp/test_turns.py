@@ -1,0 +1,129 @@
+"""`streams.nlp.turns`: chunks of every call under way take turns at the workers."""
+
+import threading
+from concurrent.futures import CancelledError, Future
+
+import pytest
+
+from streams.nlp.turns import Turns
+
+
+class Workers:
+    """Stands for the executor: records what was submitted; the test finishes each future."""
+
+    def __init__(self) -> None:
+        self.submitted: list[tuple[str, Future]] = []
+        self.changed = threading.Condition()
+
+    def submit(self, chunk: str) -> Future:
+        future: Future = Future()
+        with self.changed:
+            self.submitted.append((chunk, future))
+            self.changed.notify_all()
+        return future
+
+    def wait_for(self, count: int) -> list[str]:
+        with self.changed:
+            assert self.changed.wait_for(lambda: len(self.submitted) >= count, timeout=5)
+            return [chunk for chunk, _ in self.submitted]
+
+    def finish(self, chunk: str) -> None:
+        future = next(f for c, f in self.submitted if c == chunk)
+        future.set_result(chunk.upper())
+
+
+def _run_in_thread(turns: Turns, chunks: list[str], results: dict) -> threading.Thread:
+    def run() -> None:
+        try:
+            results["value"] = turns.run(chunks)
+        except BaseException as exc:  # noqa: BLE001 - the test looks at it
+            results["error"] = exc
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def test_turns_a_call_arriving_behind_a_long_one_gets_the_next_free_worker():
+    workers = Workers()
+    turns = Turns(2, workers.submit)
+    long, short = {}, {}
+    long_thread = _run_in_thread(turns, ["l1", "l2", "l3", "l4", "l5"], long)
+    assert workers.wait_for(2) == ["l1", "l2"]  # both workers on the long call
+    short_thread = _run_in_thread(turns, ["s1", "s2"], short)
+    with workers.changed:  # the short call is queued before anything finishes
+        workers.changed.wait_for(lambda: len(turns._waiting) == 2, timeout=5)
+    workers.finish("l1")
+    assert workers.wait_for(3)[2] == "s1"  # not l3: the newcomer goes first
+    workers.finish("l2")
+    assert workers.wait_for(4)[3] == "l3"  # then turn about
+    workers.finish("s1")
+    assert workers.wait_for(5)[4] == "s2"
+    workers.finish("s2")
+    short_thread.join(5)
+    assert short == {"value": ["S1", "S2"]}  # done while the long call still runs
+    for chunk in ["l3", "l4", "l5"]:
+        workers.wait_for(int(chunk[1]) + 2)
+        workers.finish(chunk)
+    long_thread.join(5)
+    assert long == {"value": ["L1", "L2", "L3", "L4", "L5"]}  # results in the call's order
+
+
+def test_turns_never_submit_more_than_the_slots():
+    workers = Workers()
+    turns = Turns(1, workers.submit)
+    out = {}
+    thread = _run_in_thread(turns, ["a", "b"], out)
+    assert workers.wait_for(1) == ["a"]
+    with workers.changed:
+        assert not workers.changed.wait_for(lambda: len(workers.submitted) > 1, timeout=0.05)
+    workers.finish("a")
+    workers.wait_for(2)
+    workers.finish("b")
+    thread.join(5)
+    assert out == {"value": ["A", "B"]}
+
+
+@pytest.mark.parametrize("how", ["error", "cancelled", "refused"])
+def test_turns_a_failed_chunk_fails_its_call_and_frees_its_worker(how):
+    workers = Workers()
+    if how == "refused":
+        def submit(chunk):
+            if chunk == "bad":
+                raise RuntimeError("shut down")
+            return workers.submit(chunk)
+    else:
+        submit = workers.submit
+    turns = Turns(1, submit)
+    failed, after = {}, {}
+    thread = _run_in_thread(turns, ["bad", "never"], failed)
+    if how != "refused":
+        workers.wait_for(1)
+        future = workers.submitted[0][1]
+        future.set_exception(RuntimeError("child died")) if how == "error" else future.cancel()
+    thread.join(5)
+    expected = CancelledError if how == "cancelled" else RuntimeError
+    assert isinstance(failed.get("error"), expected)
+    assert "never" not in [chunk for chunk, _ in workers.submitted]  # the rest of a failed call is dropped
+    submitted = len(workers.submitted)
+    other = _run_in_thread(turns, ["ok"], after)  # the slot is free again
+    workers.wait_for(submitted + 1)
+    workers.finish("ok")
+    other.join(5)
+    assert after == {"value": ["OK"]}
+
+
+def test_turns_fail_waiting_ends_calls_still_waiting():
+    workers = Workers()
+    turns = Turns(1, workers.submit)
+    first, second = {}, {}
+    first_thread = _run_in_thread(turns, ["a"], first)
+    workers.wait_for(1)
+    second_thread = _run_in_thread(turns, ["b"], second)
+    with workers.changed:
+        workers.changed.wait_for(lambda: len(turns._waiting) == 1, timeout=5)
+    turns.fail_waiting(RuntimeError("closed"))
+    second_thread.join(5)
+    assert isinstance(second.get("error"), RuntimeError)
+    workers.finish("a")
+    first_thread.join(5)
+    assert first == {"value": ["A"]}
