@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import aclosing
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -231,33 +232,44 @@ class Agents:
         return sends
 
     async def enrich(self, stream: faust.StreamT) -> None:
-        """`_in_batches` with the model one batch ahead: a batch's model work starts as soon as
-        it is taken, while the batch before it is still completed and delivered, so the model
-        processes do not wait for the output's acks. Records go out, and batches are released
-        for the commit, in the order taken; at most two batches are under way. A failed batch
-        fails the one after it before that one sends anything, and stops the agent (the task
-        group), uncommitted."""
+        """`_in_batches` with batches side by side, so a short article does not wait behind a
+        long one: each batch goes to the model as soon as it is taken, and its records go out
+        once the model is done and every batch taken before it that shares a uri with it is out
+        (a uri's records stay in order: the topic is keyed by uri). Batches are reported
+        delivered (for the commit: `delivered` commits past the highest offset) and released in
+        the order taken, so a commit never passes a batch not yet out. At most
+        `ENRICH_BATCHES_UNDER_WAY` batches, and twice the batch size in messages, are under way.
+        A failed batch stops the agent (the task group) before any later batch sharing a uri
+        with it sends, and before anything after it is reported delivered."""
         consumer = self.app.consumer
-        under_way: list[tuple[asyncio.Task, list[Any]]] = []  # each batch's task, and the batch
+        under_way: list[_UnderWay] = []
         try:
             async with (asyncio.TaskGroup() as tasks,
                         aclosing(take_arrived(consumer, stream, self.settings.batch_size)) as batches):
                 async for taken in batches:
-                    under_way = [(task, batch) for task, batch in under_way if not task.done()]
-                    if len(under_way) == 2:
-                        await asyncio.wait([under_way[0][0]])
+                    under_way = [batch for batch in under_way if not batch.turn.done()]
+                    while under_way and (len(under_way) == ENRICH_BATCHES_UNDER_WAY or sum(
+                            len(batch.taken) for batch in under_way) + len(taken) > 2 * self.settings.batch_size):
+                        await asyncio.wait([under_way[0].turn])
+                        under_way = [batch for batch in under_way if not batch.turn.done()]
                     messages = await self._admitted(taken)  # here, in the order taken
-                    before = under_way[-1][0] if under_way else None
-                    handle = partial(self._enrich_batch, before=before)
-                    under_way.append((tasks.create_task(self._handled(taken, messages, handle)), taken))
+                    if not messages:  # none after a crash, or all read before: nothing to send or commit
+                        consumer.release(taken)
+                        continue
+                    uris = {message.key for message in messages}
+                    after = [batch.sending for batch in under_way if batch.uris & uris]
+                    sending = tasks.create_task(self._enrich_batch(messages, after))
+                    before = under_way[-1].turn if under_way else None
+                    turn = tasks.create_task(self._handled(taken, messages, partial(_in_turn, sending, before)))
+                    under_way.append(_UnderWay(taken, uris, sending, turn))
         finally:
-            for _, batch in under_way:  # a task cancelled before it ran never released its batch
-                consumer.release(batch)
+            for batch in under_way:  # a task cancelled before it ran never released its batch
+                consumer.release(batch.taken)
 
-    async def _enrich_batch(self, messages: Sequence[Any], before: asyncio.Task | None = None) -> None:
+    async def _enrich_batch(self, messages: Sequence[Any], after: Sequence[asyncio.Task] = ()) -> None:
         """The model for the batch's drafts (this worker's share: the topic is keyed by uri),
-        then, once the batch `before` is out, each outcome's record on the output, in the enrich
-        partition's order."""
+        then, once the batches `after` are out, each outcome's record on the output, in the
+        enrich partition's order."""
         frames, broken = [], []
         for message in messages:
             self.positions[message.tp] = message.offset + 1
@@ -271,8 +283,8 @@ class Agents:
         outcomes = [frame.outcome for frame in frames]
         model = asyncio.ensure_future(self._extract(drafts_of(outcomes)))
         try:
-            if before is not None:
-                await asyncio.shield(before)  # raises when it failed: nothing of this batch goes out
+            for batch in after:
+                await asyncio.shield(batch)  # raises when it failed: nothing of this batch goes out
             found = await model
         finally:
             model.cancel()  # a no-op once done; the thread's run, if any, ends by itself
@@ -303,6 +315,28 @@ class Agents:
     def _count_refused(self, rejected: Rejected) -> None:
         self.metrics.count(rejected)
         _log_dead_letter(rejected)
+
+
+# Enough for the articles that arrive while a long one is in the model to pass it.
+ENRICH_BATCHES_UNDER_WAY = 8
+
+
+@dataclass(frozen=True, slots=True)
+class _UnderWay:
+    """An enrich batch: its messages, their uris, the task sending its records and the task
+    reporting it delivered and releasing it (after the batch before it)."""
+
+    taken: list[Any]
+    uris: set[bytes | None]
+    sending: asyncio.Task
+    turn: asyncio.Task
+
+
+async def _in_turn(sending: asyncio.Task, before: asyncio.Task | None, messages: Sequence[Any]) -> None:
+    """A batch's `handle` in `_handled`: its records out, then the batch before it reported."""
+    await asyncio.shield(sending)
+    if before is not None:
+        await asyncio.shield(before)
 
 
 def _log_dead_letter(rejected: Rejected) -> None:

@@ -46,7 +46,7 @@ from streams.config import Settings
 from streams.core.pipeline import Extractor
 from streams.kafka.topics import enrich_record_bytes, enrich_topic, topic_record_bytes
 from streams.kafka.transport import KafkaApp, faust_credentials
-from streams.worker.agents import Agents
+from streams.worker.agents import ENRICH_BATCHES_UNDER_WAY, Agents
 from streams.worker.metrics import Metrics
 from streams.worker.state import TableState
 
@@ -127,9 +127,8 @@ class Newsclean(Agents):
         # the tables hold the state's log; the state itself is rebuilt in memory (streams.worker.state)
         self.seen_log, self.feed_log = (TableState(self.seen, settings.pipeline, settings.state_index),
                                         TableState(self.feed_state, settings.pipeline, settings.state_index))
-        # two threads: the enrich agent's next batch enters the model (one run at a time, the
-        # extractor's lock) while this one's entities are merged
-        self.ner_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="newsclean-ner")
+        # a thread per enrich batch under way: each waits there for its turns in the model's pool
+        self.ner_pool = ThreadPoolExecutor(max_workers=ENRICH_BATCHES_UNDER_WAY, thread_name_prefix="newsclean-ner")
         self.metrics = Metrics()
         self.positions: dict[Any, int] = {}  # next offset to process, per input partition (for lag)
         self.app.on_agent_crash = self._agent_crashed

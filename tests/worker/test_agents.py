@@ -282,24 +282,33 @@ async def test_agents_enrich_dead_letters_a_record_that_is_no_frame_and_goes_on(
     assert dead["reason"] == "internal_error" and dead["input"]["offset"] == 0 and "enrich frame" in dead["detail"]
 
 
-async def _enrich_two_batches(newsclean, monkeypatch, first_delivery, sent: list[Outgoing]) -> None:
-    """The enrich agent's loop over two batches taken together. `first_delivery(items, second_in_model)`
-    stands for the first batch's sends (`second_in_model`: an event set once the second batch is in
-    the model); what is sent goes into `sent`. The model runs on the event loop here, so the
-    order of events is fixed."""
-    import asyncio
+def _second_version(n: int, headline: str) -> bytes:
+    item = orjson.loads(article(n, headline))
+    return orjson.dumps({**item, "version": "2", "versionCreated": "2024-01-02T00:00:00Z"})
 
-    staged = [o for o in await _clean_sends(newsclean, monkeypatch, [article(0, "One"), article(1, "Two")])
-              if o.topic is newsclean.enrich_topic]
+
+async def _enrich_two_batches(newsclean, monkeypatch, first_delivery, sent: list[Outgoing], reported: list[list[int]],
+                              values=None) -> None:
+    """The enrich agent's loop over two batches of one article each, taken together: what is
+    sent goes into `sent`, in order, and the offsets of each batch reported delivered into
+    `reported`, in order.
+    `first_delivery(items, events)` stands for the first batch's sends; `events.second_in_model`
+    is set once the second batch is in the model, `events.second_sent` once its records are
+    out. The model runs on the event loop here, so the order of events is fixed."""
+    import asyncio
+    from types import SimpleNamespace
+
+    values = values or [article(0, "One"), article(1, "Two")]
+    staged = [o for o in await _clean_sends(newsclean, monkeypatch, values) if o.topic is newsclean.enrich_topic]
     topic = newsclean.enrich_topic.get_topic_name()
     messages = [Message(o.value, offset=n, key=o.key, topic=topic) for n, o in enumerate(staged)]
     in_model: list[list[str]] = []
-    second_in_model = asyncio.Event()
+    events = SimpleNamespace(second_in_model=asyncio.Event(), second_sent=asyncio.Event())
 
     async def model(drafts):
         in_model.append([one.envelope["article"]["headlines"][0]["value"] for one in drafts])
         if len(in_model) == 2:
-            second_in_model.set()
+            events.second_in_model.set()
         return batch.extract_each(newsclean.extractor, drafts)
 
     deliveries = []
@@ -307,13 +316,18 @@ async def _enrich_two_batches(newsclean, monkeypatch, first_delivery, sent: list
     async def capture(items, also=()):
         deliveries.append(items)
         if len(deliveries) == 1:
-            await first_delivery(items, second_in_model)
+            await first_delivery(items, events)
         sent.extend(items)
+        if len(deliveries) == 2:
+            events.second_sent.set()
+
+    async def delivered(done):
+        reported.append([m.offset for m in done])
 
     monkeypatch.setattr(newsclean, "_extract", model)
     monkeypatch.setattr(agents, "deliver", capture)
     monkeypatch.setattr(newsclean.app.consumer, "admit", lambda events: _now(list(events)))
-    monkeypatch.setattr(newsclean.app.consumer, "delivered", lambda done: _now(None))
+    monkeypatch.setattr(newsclean.app.consumer, "delivered", delivered)
 
     async def batches(consumer, stream, size):
         yield messages[:1]
@@ -323,30 +337,52 @@ async def _enrich_two_batches(newsclean, monkeypatch, first_delivery, sent: list
     try:
         await newsclean.enrich(object())
     finally:
-        assert in_model == [["One"], ["Two"]]
+        assert in_model == [["One"], ["Two"]]  # both in the model before the first is out
 
 
-async def test_agents_enrich_runs_the_next_batch_through_the_model_while_one_goes_out_in_order(with_model, monkeypatch):
+def _sent_versions(sent: list[Outgoing]) -> list[tuple[str, str]]:
+    return [(env["article"]["uri"], env["article"]["version"]) for env in (orjson.loads(o.value) for o in sent)]
+
+
+async def test_agents_enrich_lets_a_batch_of_other_uris_pass_one_not_out_yet_and_reports_them_in_order(with_model, monkeypatch):
     import asyncio
 
-    async def slow_first(items, second_in_model):
-        # the first batch's sends are not acked until the second batch is in the model
-        await asyncio.wait_for(second_in_model.wait(), 5)
+    async def slow_first(items, events):
+        # the first batch's sends are not acked until the second batch's records are out
+        await asyncio.wait_for(events.second_sent.wait(), 5)
 
-    sent: list[Outgoing] = []
-    await _enrich_two_batches(with_model(Extractor()), monkeypatch, slow_first, sent)
-    assert [orjson.loads(o.value)["article"]["uri"] for o in sent] == ["urn:app:0", "urn:app:1"]  # in the order taken
+    sent, reported = [], []
+    await _enrich_two_batches(with_model(Extractor()), monkeypatch, slow_first, sent, reported)
+    assert _sent_versions(sent) == [("urn:app:1", "1"), ("urn:app:0", "1")]  # the second passed the first
+    assert reported == [[0], [1]]  # but the commit never passes a batch not yet out
 
 
-async def test_agents_enrich_sends_nothing_after_a_batch_whose_output_failed(with_model, monkeypatch):
+async def test_agents_enrich_keeps_a_uris_records_in_order_across_batches(with_model, monkeypatch):
     import asyncio
 
-    async def failing(items, second_in_model):
-        await asyncio.wait_for(second_in_model.wait(), 5)
+    async def slow_first(items, events):
+        await asyncio.wait_for(events.second_in_model.wait(), 5)  # the second is ready before the first is out
+
+    values = [article(0, "One"), _second_version(0, "Two")]
+    sent, reported = [], []
+    await _enrich_two_batches(with_model(Extractor()), monkeypatch, slow_first, sent, reported, values)
+    assert _sent_versions(sent) == [("urn:app:0", "1"), ("urn:app:0", "2")]
+    assert reported == [[0], [1]]
+
+
+@pytest.mark.parametrize("same_uri", [True, False], ids=["same-uri", "other-uri"])
+async def test_agents_enrich_reports_nothing_after_a_batch_whose_output_failed(with_model, monkeypatch, same_uri):
+    import asyncio
+
+    async def failing(items, events):
+        await asyncio.wait_for(events.second_in_model.wait(), 5)
         raise RuntimeError("the output topic refused the batch")
 
-    sent: list[Outgoing] = []
+    values = [article(0, "One"), _second_version(0, "Two") if same_uri else article(1, "Two")]
+    sent, reported = [], []
     with pytest.raises(ExceptionGroup) as raised:
-        await _enrich_two_batches(with_model(Extractor()), monkeypatch, failing, sent)
+        await _enrich_two_batches(with_model(Extractor()), monkeypatch, failing, sent, reported, values)
     assert raised.group_contains(RuntimeError, match="refused")
-    assert sent == []  # the second batch, through the model already, sent nothing past the failed first one
+    assert reported == []  # neither batch is committed: the second is read again after the restart
+    # the second version, through the model already, never overtakes the first; another uri may
+    assert _sent_versions(sent) == ([] if same_uri else [("urn:app:1", "1")])
