@@ -120,10 +120,10 @@ def find_boilerplate(
     if carriers:
         seen = []
         for p in candidates:
-            found = bool(evidence[keys[p].fingerprint])
-            if not found and p in templates:
-                found = any(evidence[f] for f, _ in templates[p])
-            seen.append(found)
+            has_evidence = bool(evidence[keys[p].fingerprint])
+            if not has_evidence and p in templates:
+                has_evidence = any(evidence[f] for f, _ in templates[p])
+            seen.append(has_evidence)
         near = edge_zone(seen, allowance)
     else:  # nothing seen before: the zone is the first and last lines
         near = bare_edge_zone(len(candidates), allowance)
@@ -187,8 +187,8 @@ def find_boilerplate(
         meta[1], meta[2] = min(meta[1], bucket), max(meta[2], bucket)
         if added:
             record_article(store, prefix, bucket, (seconds, me, primed), added, at_edge)
-            for key, value in entry_writes:
-                put(key, value)
+            for entry_key, value in entry_writes:
+                put(entry_key, value)
     new_meta = META.pack(*meta)
     if new_meta != meta_value:
         put(f"{prefix}:meta", new_meta)

@@ -48,10 +48,10 @@ def decide(
     tallies: dict[int, tuple[int, int]] = {}  # fingerprint -> (unrelated articles, of them at an edge)
     for fingerprint in {*carriers, *(feedwide & evidence.keys())} if feedwide else carriers:
         every = edge = int(fingerprint in feedwide)
-        for other, at_edge in evidence[fingerprint].items():
+        for other, carried_at_edge in evidence[fingerprint].items():
             if other not in related:
                 every += 1
-                edge += at_edge
+                edge += carried_at_edge
         tallies[fingerprint] = (every, edge)
 
     carried = {fingerprint for fingerprint, (every, _) in tallies.items() if every}

@@ -115,10 +115,10 @@ def normalise(text: str) -> str:
             folded = text.encode("utf-8").translate(_ASCII_MAP, _ASCII_DROP).decode("utf-8")
             folded = _UNSPACED_TOKEN.sub(r" \g<0> ", folded)
             return unicodedata.normalize("NFC", " ".join(folded.split()))
-    folded = text.encode("ascii").translate(_ASCII_LOWER_MAP, _ASCII_DROP).strip()
-    if b"  " in folded:  # only then pay for split and join
-        folded = b" ".join(folded.split())
-    return folded.decode("ascii")
+    folded_ascii = text.encode("ascii").translate(_ASCII_LOWER_MAP, _ASCII_DROP).strip()
+    if b"  " in folded_ascii:  # only then pay for split and join
+        folded_ascii = b" ".join(folded_ascii.split())
+    return folded_ascii.decode("ascii")
 
 
 def has_ascii_digit(text: str) -> bool:
