@@ -32,6 +32,16 @@ class Workers:
         future.set_result(chunk.upper())
 
 
+def _waiting_calls(turns: Turns, count: int) -> bool:
+    """Whether `count` calls wait for a turn within 5 s (they queue in other threads)."""
+    done = threading.Event()
+    for _ in range(5000):
+        if len(turns._waiting) == count:
+            return True
+        done.wait(0.001)
+    return False
+
+
 def _run_in_thread(turns: Turns, chunks: list[str], results: dict) -> threading.Thread:
     def run() -> None:
         try:
@@ -50,8 +60,7 @@ def test_turns_a_call_arriving_behind_a_long_one_gets_the_next_free_worker():
     long_thread = _run_in_thread(turns, ["l1", "l2", "l3", "l4", "l5"], long)
     assert workers.wait_for(2) == ["l1", "l2"]  # both workers on the long call
     short_thread = _run_in_thread(turns, ["s1", "s2"], short)
-    with workers.changed:  # the short call is queued before anything finishes
-        workers.changed.wait_for(lambda: len(turns._waiting) == 2, timeout=5)
+    assert _waiting_calls(turns, 2)  # the short call is queued before anything finishes
     workers.finish("l1")
     assert workers.wait_for(3)[2] == "s1"  # not l3: the newcomer goes first
     workers.finish("l2")
@@ -119,8 +128,7 @@ def test_turns_fail_waiting_ends_calls_still_waiting():
     first_thread = _run_in_thread(turns, ["a"], first)
     workers.wait_for(1)
     second_thread = _run_in_thread(turns, ["b"], second)
-    with workers.changed:
-        workers.changed.wait_for(lambda: len(turns._waiting) == 1, timeout=5)
+    assert _waiting_calls(turns, 1)
     turns.fail_waiting(RuntimeError("closed"))
     second_thread.join(5)
     assert isinstance(second.get("error"), RuntimeError)
