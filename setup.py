@@ -5,8 +5,8 @@ typed modules as they are: the `.py` files stay beside the extensions and are wh
 extension is there, so the package never needs a compiler at import time.
 
 NEWSCLEAN_COMPILE: "auto" (the default) compiles when a C compiler and the Python headers are
-present and installs the pure-Python modules otherwise (the slim Docker image has no compiler);
-"1" requires the compilation; "0" skips it.
+present and installs the pure-Python modules otherwise; "1" requires the compilation (the
+Docker image installs gcc for it); "0" skips it.
 """
 
 from __future__ import annotations
