@@ -53,6 +53,7 @@ SETTINGS = FeedSettings()
 
 
 def body(article: Article) -> tuple[frozenset[int], object]:
+    """The article's shingle hashes as a set, and its sketch."""
     seen: set[int] = set()
     texts = []
     for p in article.paragraphs:
@@ -60,8 +61,8 @@ def body(article: Article) -> tuple[frozenset[int], object]:
         if key.normalised and key.fingerprint not in seen:
             seen.add(key.fingerprint)
             texts.append(key.normalised)
-    shingle_set = shingles(texts, SETTINGS.link_shingle_words)
-    return shingle_set, sketch_of(shingle_set, SETTINGS.link_sketch_size)
+    hashes = shingles(texts, SETTINGS.link_shingle_words)
+    return frozenset(hashes.tolist()), sketch_of(hashes, SETTINGS.link_sketch_size)
 
 
 def similarity(later: Article, earlier: Article) -> dict[str, float]:

@@ -103,7 +103,7 @@ class FeedFindings:
 
 
 NO_FINDINGS = FeedFindings()
-_NOTHING = sketch_of(frozenset(), 1)  # the index entry of an article too short to link: lines only
+_NOTHING = sketch_of(shingles((), 1), 1)  # the index entry of an article too short to link: lines only
 
 
 def observe(article: Article, store: SeenStore, settings: FeedSettings) -> FeedFindings:

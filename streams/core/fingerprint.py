@@ -31,29 +31,29 @@ import xxhash
 from .normalise import has_ascii_digit, normalise
 
 _MASK = (1 << 64) - 1
-_BASE = 0x100000001B3  # the 64-bit FNV prime: odd, large, few small factors
+KGRAM_BASE = 0x100000001B3  # the 64-bit FNV prime: odd, large, few small factors
 # a figure with its sign and inner separators: "-5", "12,345", "2-1", "14:05"
 _DIGIT = re.compile(r"\d")
 _FIGURE = re.compile(r"(?<![\w.,])[-+\u2212]?\d+(?:[.,:/\u2013-]\d+)*")
 
 
 @lru_cache(maxsize=1 << 16)  # Zipf: most words of a text are common words seen before
-def _word_hash(word: str) -> int:
+def word_hash(word: str) -> int:
     return xxhash.xxh3_64_intdigest(word.encode("utf-8"))
 
 
 def kgram_hashes(words: Sequence[str], k: int) -> list[int]:
     """Rabin–Karp hashes of every k consecutive words; one hash of all words when fewer than k."""
-    hashes = list(map(_word_hash, words))
+    hashes = list(map(word_hash, words))
     value = 0
-    for word_hash in hashes[:k]:
-        value = (value * _BASE + word_hash) & _MASK
+    for hashed in hashes[:k]:
+        value = (value * KGRAM_BASE + hashed) & _MASK
     if not hashes:
         return []
     rolled = [value]
-    leading = pow(_BASE, k - 1, 1 << 64)  # weight of the word leaving the window
+    leading = pow(KGRAM_BASE, k - 1, 1 << 64)  # weight of the word leaving the window
     for leaving, entering in zip(hashes, hashes[k:]):
-        value = ((value - leaving * leading) * _BASE + entering) & _MASK
+        value = ((value - leaving * leading) * KGRAM_BASE + entering) & _MASK
         rolled.append(value)
     return rolled
 

@@ -38,17 +38,23 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import xxhash
 
-from .fingerprint import kgram_hashes
+from .fingerprint import KGRAM_BASE, word_hash
 from .models import SeenStore
 
 _BINS = 64
 _BIN_SHIFT = 58  # 64 - log2(_BINS): a shingle hash's top 6 bits pick its bin
 _ROWS = 2  # bins per band: 32 bands
 MIN_SHARED_BANDS = 1  # bands an earlier article must share to be a candidate
-_MASK64 = (1 << 64) - 1
-_LOW58 = (1 << _BIN_SHIFT) - 1
+_U_BIN_SHIFT = np.uint64(_BIN_SHIFT)
+_U_LOW58 = np.uint64((1 << _BIN_SHIFT) - 1)
+_U_LOW32 = np.uint64(0xFFFFFFFF)
+_U30, _U27, _U31 = np.uint64(30), np.uint64(27), np.uint64(31)
+_MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+_KGRAM_BASE = np.uint64(KGRAM_BASE)
+_NO_SHINGLES = np.empty(0, np.uint64)
 _HEADER = struct.Struct("<IQIHBBH")  # seconds, uri hash, source hash, uri bytes, complete, bands, sketch
 _BAND = struct.Struct("<BI")
 _COUNT = struct.Struct("<I")
@@ -63,52 +69,71 @@ def source_hash(source: str) -> int:
     return xxhash.xxh32_intdigest(source.encode("utf-8"))
 
 
-def _mix(value: int) -> int:
+def _mix(values: np.ndarray) -> np.ndarray:
     """splitmix64's finaliser: the rolling k-gram hash is a polynomial; its top bits, which pick
-    bins, and its low bits must both look random."""
-    value = ((value ^ (value >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
-    value = ((value ^ (value >> 27)) * 0x94D049BB133111EB) & _MASK64
-    return value ^ (value >> 31)
+    bins, and its low bits must both look random. uint64 arithmetic wraps: mod 2**64."""
+    values = (values ^ (values >> _U30)) * _MIX1
+    values = (values ^ (values >> _U27)) * _MIX2
+    return values ^ (values >> _U31)
 
 
-def shingles(normalised_paragraphs: Iterable[str], words_per_shingle: int) -> frozenset[int]:
+def shingles(normalised_paragraphs: Iterable[str], words_per_shingle: int) -> np.ndarray:
     """Mixed 64-bit hashes of every run of `words_per_shingle` words of the paragraphs read as
-    one stream."""
+    one stream, distinct and ascending (uint64).
+
+    The run hashes are `fingerprint.kgram_hashes`' Rabin-Karp polynomial, sum(h(w_i) * B^(k-1-i))
+    mod 2^64, evaluated for all windows at once (k multiply-adds over the article's word
+    hashes) rather than rolled word by word: a whole article is hundreds of words."""
     words: list[str] = []
     for paragraph in normalised_paragraphs:
         words += paragraph.split()
-    return frozenset(map(_mix, kgram_hashes(words, words_per_shingle)))
+    if not words:
+        return _NO_SHINGLES
+    hashes = np.fromiter(map(word_hash, words), np.uint64, len(words))
+    k = min(words_per_shingle, len(words))  # fewer words than k: one hash of them all
+    windows = len(words) - k + 1
+    rolled = np.zeros(windows, np.uint64)
+    for offset in range(k):
+        rolled = rolled * _KGRAM_BASE + hashes[offset : offset + windows]
+    return _distinct(_mix(rolled))
 
 
-@dataclass(frozen=True, slots=True)
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values, ascending (`np.unique` costs several times more on a few hundred)."""
+    values = np.sort(values)
+    return values[np.concatenate(([True], values[1:] != values[:-1]))] if len(values) else values
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class Sketch:
     """What the index keeps of a body: LSH bands and the bottom-k sample of its shingles."""
 
     bands: tuple[tuple[int, int], ...]  # (band number, 32-bit hash); none for an empty text
     sample: tuple[int, ...]  # the smallest 32-bit shingle values, ascending
     complete: bool  # the sample holds every shingle: containment in it is exact
-    values: frozenset[int]  # every shingle's 32-bit value: this article's side of a containment
+    values: np.ndarray  # every shingle's 32-bit value, distinct and ascending: this article's side of a containment
 
     @property
     def size(self) -> int:
         return len(self.values)
 
 
-def sketch_of(shingle_set: frozenset[int], sketch_size: int) -> Sketch:
+def sketch_of(hashes: np.ndarray, sketch_size: int) -> Sketch:
+    """The sketch of `shingles`' distinct ascending hashes."""
     bins = [-1] * _BINS
-    for value in shingle_set:
-        slot = value >> _BIN_SHIFT
-        low = value & _LOW58
-        if bins[slot] < 0 or low < bins[slot]:
-            bins[slot] = low
     bands = []
-    if shingle_set:
+    if len(hashes):
+        # ascending hashes: the first of each bin (its top bits) holds the bin's smallest low bits
+        slots = hashes >> _U_BIN_SHIFT
+        first = np.flatnonzero(np.concatenate(([True], slots[1:] != slots[:-1])))
+        for slot, low in zip(slots[first].tolist(), (hashes[first] & _U_LOW58).tolist()):
+            bins[slot] = low
         _densify(bins)
         for band in range(_BINS // _ROWS):
             rows = bins[band * _ROWS : (band + 1) * _ROWS]
             bands.append((band, xxhash.xxh32_intdigest(struct.pack("<2Q", *rows), seed=band)))
-    values = frozenset(value & 0xFFFFFFFF for value in shingle_set)  # low bits: independent of the bin
-    sample = tuple(sorted(values)[:sketch_size])
+    values = _distinct(hashes & _U_LOW32)  # low bits: independent of the bin
+    sample = tuple(values[:sketch_size].tolist())
     return Sketch(tuple(bands), sample, len(values) <= sketch_size, values)
 
 
@@ -123,18 +148,15 @@ def _densify(bins: list[int]) -> None:
             bins[slot] = bins[source % _BINS] + ((source - slot) << _BIN_SHIFT)
 
 
-def containment(mine: frozenset[int], sample: Sequence[int], complete: bool) -> float:
-    """Estimated share of `mine` (32-bit shingle values) in the body whose bottom-k `sample` is given."""
-    if not sample or not mine:
+def containment(mine: np.ndarray, sample: Sequence[int], complete: bool) -> float:
+    """Estimated share of `mine` (distinct ascending 32-bit shingle values) in the body whose
+    bottom-k `sample` is given."""
+    if not sample or not len(mine):
         return 0.0
-    if complete:
-        covered = mine
-    else:
-        ceiling = sample[-1]
-        covered = frozenset(value for value in mine if value <= ceiling)
-        if not covered:
-            return 0.0
-    return len(covered.intersection(sample)) / len(covered)
+    covered = mine if complete else mine[: np.searchsorted(mine, sample[-1], side="right")]
+    if not len(covered):
+        return 0.0
+    return len(set(covered.tolist()).intersection(sample)) / len(covered)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +203,15 @@ def count_key(bucket: int) -> str:
 
 
 def band_key(bucket: int, band: int, value: int) -> str:
-    return f"feed:b{bucket}:{band:02x}{value:08x}"
+    return _band_prefix(bucket) + _band_suffix(band, value)
+
+
+def _band_prefix(bucket: int) -> str:
+    return f"feed:b{bucket}:"
+
+
+def _band_suffix(band: int, value: int) -> str:
+    return f"{band:02x}{value:08x}"
 
 
 def records_of(store: SeenStore, bucket: int) -> Iterable[tuple[int, Record]]:
@@ -205,10 +235,13 @@ def candidates(store: SeenStore, buckets: Iterable[int], sketch: Sketch) -> list
     if not needed:
         return []
     found: list[tuple[int, int, Record]] = []
+    suffixes = [_band_suffix(band, value) for band, value in sketch.bands]  # the same in every bucket
+    get = store.get
     for bucket in buckets:
         hits: Counter[int] = Counter()
-        for band, value in sketch.bands:
-            listed = store.get(band_key(bucket, band, value))
+        prefix = _band_prefix(bucket)
+        for suffix in suffixes:
+            listed = get(prefix + suffix)
             if listed:
                 hits.update(number for (number,) in _COUNT.iter_unpack(listed))
         for number in sorted(n for n, count in hits.items() if count >= needed):

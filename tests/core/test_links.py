@@ -8,6 +8,7 @@ import pytest
 
 from streams.core.feedwide import observe
 from streams.core.settings import FeedSettings
+from streams.core.fingerprint import kgram_hashes
 from streams.core.links import Record, containment, shingles, sketch_of
 from streams.core.models import ArticleWrites, MemoryStore
 
@@ -129,7 +130,43 @@ def test_links_containment_is_exact_when_the_sketch_holds_every_shingle():
     a = sketch_of(shingles([" ".join(words)], 5), 1000)
     half = sketch_of(shingles([" ".join(words[: len(words) // 2])], 5), 1000)
     assert a.complete and containment(half.values, a.sample, a.complete) == 1.0
-    assert containment(a.values, half.sample, half.complete) == len(half.values & a.values) / len(a.values)
+    shared = set(half.values.tolist()) & set(a.values.tolist())
+    assert containment(a.values, half.sample, half.complete) == len(shared) / len(a.values)
+
+
+def test_links_containment_estimates_on_the_range_the_sample_covers():
+    words = " ".join(story(5)).lower().split()
+    whole = sketch_of(shingles([" ".join(words)], 5), 16)
+    half = sketch_of(shingles([" ".join(words[: len(words) // 2])], 5), 1000)
+    assert not whole.complete
+    covered = [value for value in half.values.tolist() if value <= whole.sample[-1]]
+    assert covered  # the test's premise: some of the half falls in the range the 16 values cover
+    assert containment(half.values, whole.sample, whole.complete) == len(set(covered) & set(whole.sample)) / len(covered)
+
+
+@pytest.mark.parametrize("words", [0, 1, 4, 5, 6, 400])
+def test_links_shingles_are_the_mixed_rolled_kgram_hashes_of_the_words(words):
+    """The vectorised windows equal `fingerprint.kgram_hashes` (rolled one word at a time)
+    through splitmix64's finaliser, across paragraph boundaries, as one distinct ascending set."""
+    text = paragraph(random.Random(words), 30).lower().rstrip(".").split()[:words]
+    paragraphs = [" ".join(text[:3]), " ".join(text[3:])]
+    mask = (1 << 64) - 1
+
+    def mix(value: int) -> int:
+        value = ((value ^ (value >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        value = ((value ^ (value >> 27)) * 0x94D049BB133111EB) & mask
+        return value ^ (value >> 31)
+
+    expected = sorted({mix(value) for value in kgram_hashes(text, 5)})
+    assert len(text) == words and shingles(paragraphs, 5).tolist() == expected
+
+
+def test_links_sketch_bins_keep_each_bins_smallest_value():
+    hashes = shingles([" ".join(story(6)).lower()], 5).tolist()
+    sketch = sketch_of(shingles([" ".join(story(6)).lower()], 5), 128)
+    values = sorted({value & 0xFFFFFFFF for value in hashes})
+    assert sketch.sample == tuple(values[:128]) and sketch.complete == (len(values) <= 128)
+    assert len(sketch.bands) == 32 and sketch.values.tolist() == values
 
 
 def test_links_record_round_trips_through_bytes():
