@@ -81,8 +81,9 @@ class ModelPool:
     A call's texts are cut into contiguous chunks balanced by characters (the model's cost is
     about linear in them): one per child at least, so even a one-article batch uses every core,
     and none much over `CHUNK_CHARS` (a paragraph is never cut), so a long article is many
-    chunks. The children take the chunks of every call under way in turns (`streams.nlp.turns`):
-    an article that arrives behind a long one waits for one chunk, not for all of it. Results
+    chunks. The children take the chunks of every call under way in turns (`streams.nlp.turns`,
+    the least work left first): an article that arrives behind a long one waits for one chunk,
+    not for all of it. Results
     come back in input order."""
 
     def __init__(self, settings: NerSettings, processes: int) -> None:
@@ -91,7 +92,8 @@ class ModelPool:
         self._restarting = threading.Lock()
         self._closed = False
         self.executor = self._start()
-        self.turns = Turns(processes, lambda chunk: self.executor.submit(_spans, chunk))
+        self.turns = Turns(processes, lambda chunk: self.executor.submit(_spans, chunk),
+                           size=lambda chunk: sum(map(len, chunk)))  # the model's cost: about linear in characters
 
     def _start(self) -> ProcessPoolExecutor:
         executor = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),

@@ -62,11 +62,11 @@ def test_turns_a_call_arriving_behind_a_long_one_gets_the_next_free_worker():
     short_thread = _run_in_thread(turns, ["s1", "s2"], short)
     assert _waiting_calls(turns, 2)  # the short call is queued before anything finishes
     workers.finish("l1")
-    assert workers.wait_for(3)[2] == "s1"  # not l3: the newcomer goes first
+    assert workers.wait_for(3)[2] == "s1"  # not l3: the newcomer has less work left
     workers.finish("l2")
-    assert workers.wait_for(4)[3] == "l3"  # then turn about
+    assert workers.wait_for(4)[3] == "s2"  # and still has: both workers finish it first
     workers.finish("s1")
-    assert workers.wait_for(5)[4] == "s2"
+    assert workers.wait_for(5)[4] == "l3"
     workers.finish("s2")
     short_thread.join(5)
     assert short == {"value": ["S1", "S2"]}  # done while the long call still runs
@@ -75,6 +75,30 @@ def test_turns_a_call_arriving_behind_a_long_one_gets_the_next_free_worker():
         workers.finish(chunk)
     long_thread.join(5)
     assert long == {"value": ["L1", "L2", "L3", "L4", "L5"]}  # results in the call's order
+
+
+def test_turns_go_to_the_least_work_left_then_to_the_first_come():
+    workers = Workers()
+    turns = Turns(1, workers.submit, size=lambda chunk: int(chunk[1]))
+    calls = {name: {} for name in ("busy", "big", "small", "same")}
+    threads = [_run_in_thread(turns, ["b1"], calls["busy"])]
+    workers.wait_for(1)  # the one worker is busy while the others queue
+    threads.append(_run_in_thread(turns, ["g5a", "g5b"], calls["big"]))
+    assert _waiting_calls(turns, 1)
+    threads.append(_run_in_thread(turns, ["s3"], calls["small"]))
+    assert _waiting_calls(turns, 2)
+    threads.append(_run_in_thread(turns, ["t3"], calls["same"]))
+    assert _waiting_calls(turns, 3)
+    order = ["b1"]
+    for _ in range(4):
+        workers.finish(order[-1])
+        order.append(workers.wait_for(len(order) + 1)[-1])
+    workers.finish(order[-1])
+    # 10 characters left for "big": the two of 3 go first, in the order they came
+    assert order == ["b1", "s3", "t3", "g5a", "g5b"]
+    for thread in threads:
+        thread.join(5)
+    assert calls["big"] == {"value": ["G5A", "G5B"]} and calls["same"] == {"value": ["T3"]}
 
 
 def test_turns_never_submit_more_than_the_slots():
