@@ -383,15 +383,16 @@ def _merge(per_worker: list[dict[str, float]]) -> dict[str, float]:
 # --- latency --------------------------------------------------------------------------------------
 
 async def latency(broker: Broker, stream: Stream, *, rate: float, seconds: float, warmup: float, partitions: int,
-                  tmp: Path, launcher=WorkerProcess) -> dict:
-    """Produce at a steady `rate` into an idle worker (NER on); latency = the output record's
-    broker append time - the wall time just before the send. Matched on (uri, version)."""
+                  tmp: Path, launcher=WorkerProcess, ner: bool = True) -> dict:
+    """Produce at a steady `rate` into an idle worker (NER on unless `ner` is false); latency =
+    the output record's broker append time - the wall time just before the send. Matched on
+    (uri, version)."""
     name = f"lat{rate:g}-{uuid.uuid4().hex[:4]}"
     input_topic = broker.name(name, "in")
     await broker.create([(input_topic, partitions, {})])
     # The replicated stream repeats each text once a copy: the paragraph cache would answer every
     # copy after the first, which no real feed allows. Off, so every article pays for its NER.
-    run = await start_workers(broker, name, input_topic, 1, partitions, True, tmp, {"NEWSCLEAN_NER_CACHE_SIZE": "0"}, launcher)
+    run = await start_workers(broker, name, input_topic, 1, partitions, ner, tmp, {"NEWSCLEAN_NER_CACHE_SIZE": "0"}, launcher)
     try:
         await all_ready(run.workers)
     except BaseException:
@@ -441,6 +442,8 @@ async def latency(broker: Broker, stream: Stream, *, rate: float, seconds: float
         # other processes' CPU (cores) while this step ran, and the 1-min load average around it
         "other_processes_cores": cpu["other_processes_cores"],
         "worker_cores_used": cpu["worker_cores_used"],
+        # what an article costs the worker at this rate (its model processes included)
+        "worker_cpu_ms_per_article": round(1000 * cpu["worker_cpu_s"] / len(messages), 2),
         "loadavg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "memory": sampler.summary(),
         "metrics": metrics,

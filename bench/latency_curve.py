@@ -57,10 +57,11 @@ async def curve(args) -> dict:
         for rate in args.rates:
             for name, launcher in variants.items():
                 point = await ks.latency(broker, faulty, rate=rate, seconds=args.seconds, warmup=args.warmup,
-                                         partitions=2, tmp=tmp, launcher=launcher)
+                                         partitions=2, tmp=tmp, launcher=launcher, ner=not args.no_ner)
                 row = {"rate": rate, **point["ms"], "samples": point["samples"],
                        "other_processes_cores": point["other_processes_cores"],
-                       "worker_cores_used": point["worker_cores_used"], "loadavg_1m": point["loadavg_1m"]}
+                       "worker_cores_used": point["worker_cores_used"],
+                       "worker_cpu_ms_per_article": point["worker_cpu_ms_per_article"], "loadavg_1m": point["loadavg_1m"]}
                 print(name, json.dumps(row), flush=True)
                 out[name].append(row)
     return out
@@ -73,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--messages", type=int, default=3000, help="size of the synthetic stream drawn from")
     parser.add_argument("--baseline", type=Path, help="another checkout (with its .venv) to measure in the same run")
+    parser.add_argument("--no-ner", action="store_true", help="the worker without NER: what the Kafka path costs at a rate")
     return run_against_broker(parser, curve, argv)
 
 
