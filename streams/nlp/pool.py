@@ -101,8 +101,7 @@ class ModelPool:
     and none much over `CHUNK_CHARS` (a paragraph is never cut), so a long article is many
     chunks. The children take the chunks of every call under way in turns (`streams.nlp.turns`,
     the least work left first): an article that arrives behind a long one waits for one chunk,
-    not for all of it. Results
-    come back in input order."""
+    not for all of it. Results come back in input order."""
 
     def __init__(self, settings: NerSettings, processes: int) -> None:
         self.settings = settings
